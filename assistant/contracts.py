@@ -59,6 +59,7 @@ class ScoredPassage(BaseModel):
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    similarity: float | None = None  # cosine similarity to the query (the relevance floor uses it)
 
 
 class FactValue(BaseModel):
