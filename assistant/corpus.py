@@ -254,7 +254,7 @@ NEAR_DUPLICATE_JACCARD = 0.5
 SEED_COPY_WORDS = 10
 MIRROR_HOSTS = ("wikipedia.org", "scribd.com", "github.com", "githubusercontent.com", "readkong.com",
                 "bnnbreaking.com", "parallelparliament.co.uk", "legalize", "archive.org", "lexology.com/library/viewer")
-_LEGAL_PINPOINT = re.compile(r"\b(ss?\.\s?\d|sections?\s+\d|regs?\.\s?\d|regulations?\s+\d|sch\.|schedule|paras?\.?\s?\d|paragraphs?\s+\d|art\.\s?\d|articles?\s+\d|part\s+\d)", re.I)
+_LEGAL_PINPOINT = re.compile(r"\b(ss?\.\s?\d|sections?\s+\d|regs?\.?\s?\d|regulations?\s+\d|sch\.|schedule|paras?\.?\s?\d|paragraphs?\s+\d|art\.\s?\d|articles?\s+\d|part\s+\d)", re.I)
 
 
 def _words(text: str) -> list[str]:
