@@ -11,6 +11,191 @@ def main() -> None:
     """Social Value Commissioning Assistant."""
 
 
+# --- index, ask, ingest, corpus (the lead's commands) ---------------------------------------
+
+
+def _fail(message: str, code: int = 2) -> None:
+    """Print a clear error for the user (never a traceback) and exit."""
+    click.secho(f"Error: {message}", fg="red", err=True)
+    raise SystemExit(code)
+
+
+def _sync(index, rebuild: bool = False, quiet: bool = False):
+    """Bring the index up to date with a progress bar; return the SyncReport."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("embedding passages"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=quiet, transient=True) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = index.ensure(rebuild=rebuild, progress=progress)
+    if report.message:
+        click.secho(report.message, fg="yellow", err=True)
+    return report
+
+
+def _open_index():
+    from assistant.corpus import CorpusError
+    from assistant.index import PassageIndex
+
+    try:
+        return PassageIndex()
+    except CorpusError as exc:
+        _fail(f"the corpus has problems, fix them and retry:\n{exc}")
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Drop the store and embed everything again.")
+def index(rebuild: bool) -> None:
+    """Build or update the passage index (incremental: only changed passages are embedded)."""
+    import time
+
+    started = time.perf_counter()
+    idx = _open_index()
+    report = _sync(idx, rebuild=rebuild)
+    elapsed = time.perf_counter() - started
+    where = f"Chroma server {idx.settings.chroma_host}:{idx.settings.chroma_port}" if idx.settings.server_mode else str(idx.settings.chroma_path)
+    if report.changed:
+        click.echo(f"Indexed {len(idx.passages)} passages into {where}: {len(report.added)} added, {len(report.updated)} updated, {len(report.deleted)} deleted{' (rebuilt)' if report.rebuilt else ''} in {elapsed:.1f}s.")
+    else:
+        click.echo(f"Index is up to date ({len(idx.passages)} passages, {where}).")
+    click.echo(f"corpus version {idx.version}")
+
+
+def _answer_dict(answer) -> dict:
+    return answer.model_dump(mode="json")
+
+
+def _print_answer(answer) -> None:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console()
+    rec = answer.recommendation
+    if rec:
+        console.print(f"[bold]Recommendation:[/bold] {rec.get('route')}")
+    console.print(Markdown(answer.answer))
+    if answer.clarifying_questions:
+        console.print("\n[bold]To firm this up, tell me:[/bold]")
+        for q in answer.clarifying_questions:
+            console.print(f"  - {q}")
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            console.print(f"  [{c.marker}] {c.title}: {c.reference}\n      {c.url}\n      \"{c.quote}\"", highlight=False, markup=False)
+    for note in answer.notes:
+        console.print(f"[dim]Note: {note}[/dim]")
+    if answer.audit_id:
+        console.print(f"[dim]audit id {answer.audit_id} | corpus {answer.corpus_version}[/dim]")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
+@click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True), help="JSONL of {\"question\": ...} per line; one JSON answer per line.")
+@click.option("--source-type", type=click.Choice(["toolkit", "legal", "case_study", "user"]), help="Only cite passages of this type.")
+@click.option("--facts", "facts_path", type=click.Path(exists=True, dir_okay=False), help="JSON file of officer-set facts.")
+def ask(question: str | None, as_json: bool, file_: str | None, source_type: str | None, facts_path: str | None) -> None:
+    """Ask a question; prints the answer with its sources (or JSON)."""
+    import json
+
+    from assistant.pipeline import QuestionError, get_assistant
+
+    if bool(question) == bool(file_):
+        _fail("give either a QUESTION or --file FILE (one JSON object per line).")
+    facts = None
+    if facts_path:
+        try:
+            facts = json.loads(open(facts_path, encoding="utf-8").read())
+        except (OSError, ValueError) as exc:
+            _fail(f"could not read facts from {facts_path}: {exc}")
+        if not isinstance(facts, dict):
+            _fail(f"{facts_path} must hold a JSON object of fact: value.")
+    _open_index()  # fail early and clearly on a broken corpus
+    assistant = get_assistant()
+    if assistant.sync.changed:
+        click.secho(f"Index updated to corpus version {assistant.index.version}.", fg="yellow", err=True)
+    if question:
+        try:
+            answer = assistant.ask(question, facts=facts, source_type=source_type)
+        except QuestionError as exc:
+            _fail(str(exc))
+        if as_json:
+            click.echo(json.dumps(_answer_dict(answer), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+        return
+
+    stream = click.open_file(file_, "r", encoding="utf-8")
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise QuestionError('each line must be a JSON object with a "question" string')
+            line_facts = item.get("facts", facts)
+            answer = assistant.ask(item["question"], facts=line_facts, source_type=item.get("source_type", source_type))
+            out = _answer_dict(answer)
+        except json.JSONDecodeError as exc:
+            out = {"error": f"line {number}: not valid JSON ({exc.msg})", "line": number}
+        except (QuestionError, ValueError) as exc:
+            out = {"error": f"line {number}: {exc}", "line": number}
+        except Exception as exc:  # noqa: BLE001 - one bad line must not stop the batch
+            out = {"error": f"line {number}: could not answer ({type(exc).__name__}: {exc})", "line": number}
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=__import__("pathlib").Path))
+@click.option("--source-type", type=click.Choice(["user", "toolkit", "legal", "case_study"]), default="user", show_default=True)
+def ingest(paths, source_type: str) -> None:
+    """Add your own documents (PDF, DOCX, HTML, Markdown, text) to the index; re-ingesting replaces."""
+    from assistant.config import get_settings
+    from assistant.ingest import ingest as ingest_files
+
+    done, errors = ingest_files(get_settings(), list(paths), source_type)
+    for path, count in done:
+        click.echo(f"Ingested {path} ({count} passages).")
+    for error in errors:
+        click.secho(f"Error: {error}", fg="red", err=True)
+    if done:
+        idx = _open_index()
+        report = _sync(idx)
+        click.echo(f"Index updated: {len(report.added)} added, {len(report.updated)} updated, {len(report.deleted)} deleted.")
+    if errors:
+        raise SystemExit(1)
+
+
+@main.group()
+def corpus() -> None:
+    """Check the Markdown corpus."""
+
+
+@corpus.command("lint")
+@click.option("--root", type=click.Path(file_okay=False, path_type=__import__("pathlib").Path), help="Corpus folder (default: the configured one).")
+def corpus_lint(root) -> None:
+    """Validate front matter and run the editorial lint; exit 1 on any problem."""
+    from assistant.config import REPO_ROOT, get_settings
+    from assistant.corpus import CorpusError, lint, load_corpus, seed_texts
+
+    try:
+        passages = load_corpus(root or get_settings().corpus_dir)
+    except CorpusError as exc:
+        _fail(str(exc), code=1)
+    problems = lint(passages, seed_texts(REPO_ROOT.parent / "shared" / "seed"))
+    for problem in problems:
+        click.echo(str(problem))
+    counts: dict[str, int] = {}
+    for p in passages:
+        counts[p.source_type] = counts.get(p.source_type, 0) + 1
+    click.echo(f"{len(passages)} passages (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"); {len(problems)} problem(s)")
+    if problems:
+        raise SystemExit(1)
+
+
 @main.group()
 def rules() -> None:
     """Inspect and check the deterministic decision rules."""
