@@ -1,0 +1,52 @@
+"""Shared fixtures. Tests never write into the repo: SVT_DATA_DIR points at a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything reads the settings: the process-wide data folder is a throwaway one.
+os.environ["SVT_DATA_DIR"] = tempfile.mkdtemp(prefix="svt-test-")
+for _var in ("SVT_CHROMA_HOST", "SVT_LLM"):
+    os.environ.pop(_var, None)
+
+from assistant.config import REPO_ROOT, Settings  # noqa: E402
+
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def need_shared(*parts: str) -> Path:
+    """Path under ../shared; skip with a reason when absent, but fail under CI=true."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: ../shared (seed, fact sheet, legislation) sits beside a checkout, not in a clone"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory) -> Settings:
+    """Settings over the real corpus with a session-private data folder."""
+    return Settings(data_dir=tmp_path_factory.mktemp("svt-data"))
+
+
+@pytest.fixture(scope="session")
+def built_index(test_settings):
+    """The real corpus, embedded once per test session."""
+    from assistant.index import PassageIndex
+
+    index = PassageIndex(test_settings)
+    index.ensure()
+    return index
+
+
+@pytest.fixture(scope="session")
+def hybrid(built_index):
+    from assistant.retrieve import HybridSearch
+
+    return HybridSearch(built_index)
