@@ -203,5 +203,74 @@ def rules() -> None:
 
 # --- rules commands (rules/ owns the logic; these are thin wrappers) ---
 
+
+@rules.command("explain")
+@click.option("--facts", "facts_path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="JSON file of fact: value ('-' for stdin).")
+@click.option("--json", "as_json", is_flag=True, help="Print the Decision as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="List every rule in the trace, not only those that fired.")
+def rules_explain(facts_path: str, as_json: bool, show_all: bool) -> None:
+    """Decide for the facts in a JSON file and print the decision with its rule trace."""
+    import json
+
+    from rules.engine import decide
+    from rules.report import print_decision
+
+    try:
+        with click.open_file(facts_path, "r", encoding="utf-8") as handle:
+            facts = json.load(handle)
+    except (OSError, ValueError) as exc:
+        _fail(f"could not read facts from {facts_path}: {exc}")
+    if not isinstance(facts, dict):
+        _fail(f"{facts_path} must hold a JSON object of fact: value.")
+    try:
+        decision = decide(facts)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(decision.model_dump_json(indent=2))
+    else:
+        print_decision(decision, show_all=show_all)
+
+
+@rules.command("lint")
+@click.option("--corpus", "corpus_root", type=click.Path(file_okay=False, path_type=__import__("pathlib").Path), help="Corpus folder (default: the configured one).")
+def rules_lint(corpus_root) -> None:
+    """Check rule ids, facts, values and that every cited passage exists in the corpus."""
+    from assistant.config import get_settings
+    from assistant.corpus import CorpusError, load_corpus
+    from rules.lint import lint_ruleset
+
+    errors: list[str] = []
+    try:
+        passage_ids = {p.id for p in load_corpus(corpus_root or get_settings().corpus_dir)}
+    except CorpusError as exc:
+        passage_ids = None
+        errors.append(f"the corpus could not be loaded, so cited passages were not checked:\n{exc}")
+    errors += lint_ruleset(passage_ids=passage_ids)
+    for error in errors:
+        click.echo(f"error: {error}")
+    from rules.engine import load_ruleset
+
+    ruleset = load_ruleset()
+    click.echo(f"{len(ruleset.rules)} rules, ruleset {ruleset.version}; {len(errors)} error(s)")
+    if errors:
+        raise SystemExit(1)
+
+
+@rules.command("facts")
+@click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON.")
+def rules_facts(as_json: bool) -> None:
+    """List the facts schema: each fact, its allowed values and its question."""
+    import json
+
+    from rules.facts import FACTS
+    from rules.report import print_facts
+
+    if as_json:
+        click.echo(json.dumps({n: s.model_dump(mode="json") for n, s in FACTS.items()}, indent=2))
+    else:
+        print_facts()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -179,7 +179,8 @@ def _below_threshold_context(facts: dict[str, Any], params: dict[str, Any], regi
         ctx["notifiable"] = pos == "at_or_above"
         ctx["notifiable_threshold"] = " or ".join(sorted({money(f.value) for f in notif if f}))
     if facts.get("contract_type") == "works":
-        preq = tuple(in_force(params["works_prequalification"][c], on) for c in cats)
+        preq = tuple(in_force(params["works_prequalification"][c], on) if c in params["works_prequalification"]
+                     else None for c in cats)
         pos = position(value, preq)
         if pos is not None:
             ctx["works_prequalification"] = pos == "at_or_above"
