@@ -108,6 +108,9 @@ class PassageIndex:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if self.settings.server_mode:
             return chromadb.HttpClient(host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings)
+        if not (self.settings.chroma_path / "chroma.sqlite3").exists():
+            # The folder was removed under us: a cached client would still point at the old files.
+            _forget_cached_client(self.settings.chroma_path)
         self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=chroma_settings)
 
@@ -139,6 +142,7 @@ class PassageIndex:
             except Exception:  # noqa: BLE001 - absent collection is fine
                 pass
         else:
+            _forget_cached_client(self.settings.chroma_path)
             shutil.rmtree(self.settings.chroma_path, ignore_errors=True)
 
     def stored_state(self) -> tuple[str | None, dict[str, str]]:
@@ -199,6 +203,14 @@ class PassageIndex:
         hits = self.store.similarity_search_with_score(query, k=k, filter=where)
         # Chroma's cosine distance is 1 - cosine similarity.
         return [(doc.metadata["passage_id"], 1.0 - float(distance)) for doc, distance in hits if doc.metadata.get("passage_id") in self.by_id]
+
+
+def _forget_cached_client(path: Path) -> None:
+    """Chroma caches one client per store path; drop this path's so a fresh store is opened."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
 
 
 def embedding_text(p: Passage) -> str:
