@@ -1,71 +1,384 @@
 """`ask(question, facts=None) -> Answer`: the one entry point the CLI, the app and the eval use.
 
-understand -> decide -> retrieve -> compose -> audit. Heavy objects (the embedding model, the
-index, BM25) are built once per Assistant and reused across questions.
+understand -> decide -> retrieve -> compose -> (optional LLM rewrite, guarded) -> audit.
+Heavy objects (the embedding model, the index, BM25, the passage vectors) are built once per
+Assistant and reused across questions. The answer is deterministic: the same question, facts,
+earlier facts, source filter and date give the same text, citations and decision (the audit id
+aside). See docs/answers.md for the relevance floor and the source balancing.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import Any
 
+from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Composed, Lexicon, compose_information, compose_out_of_scope, compose_recommendation
 from assistant.config import Settings, get_settings
-from assistant.contracts import Answer, Citation, ScoredPassage
-from assistant.index import PassageIndex, SyncReport
+from assistant.contracts import Answer, FactValue, ScoredPassage
+from assistant.index import PassageIndex, SyncReport, model_fingerprint
 from assistant.retrieve import HybridSearch
+from assistant.text import sentences  # noqa: F401  (re-exported: older callers import it from here)
+
+log = logging.getLogger(__name__)
+
+# Relevance floor: a passage whose cosine similarity to the question is below FLOOR is never used.
+# Measured on the 225 labelled questions of eval/understanding (docs/answers.md): the best passage
+# of an out-of-scope question scores 0.05-0.35 (90% below 0.28), of an in-scope one 0.29-0.90 (90%
+# above 0.39). A passage must also be within MARGIN of the best passage found for the question, so
+# a weak passage is not cited beside a strong one just to fill a source type's share.
+FLOOR = 0.30
+MARGIN = 0.20
+# Fair shares per source type (information answers; recommendation examples).
+INFO_SHARE = 2
+INFO_MAX = 6
+INFO_SHARE_SINGLE_TYPE = 5
+EXAMPLES_MAX = 2
+SEARCH_DEPTH = 8
+SOURCE_TYPES = ("toolkit", "legal", "case_study", "user")
+_ALSO_INFORMATION_RE = re.compile(
+    r"\b(what (is|are|does|do|counts)|explain|examples?|does the (law|act)|is it (true|legal|lawful)|which councils)\b", re.IGNORECASE
+)
 
 
 class QuestionError(ValueError):
     """A question the assistant cannot take, with a message fit for the officer."""
 
 
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+@dataclass
+class Candidate:
+    """A passage gathered for an answer, how it was found and how relevant it is."""
+
+    hit: ScoredPassage
+    via: str  # question | model:<name> | rule
+    relevance: float  # cosine similarity used against the floor
+
+    def record(self, used: bool) -> dict[str, Any]:
+        return {
+            "passage_id": self.hit.passage.id,
+            "source_type": self.hit.passage.source_type,
+            "score": self.hit.score,
+            "similarity": self.hit.similarity,
+            "relevance": round(self.relevance, 6),
+            "via": self.via,
+            "used": used,
+        }
 
 
-def sentences(text: str) -> list[str]:
-    """Split passage text into sentences (verbatim substrings of the text)."""
-    flat = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return [s.strip() for s in _SENTENCE_RE.split(flat) if s.strip()]
+@dataclass
+class Gathered:
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    best: float = 0.0
+
+    def add(self, cand: Candidate) -> None:
+        old = self.candidates.get(cand.hit.passage.id)
+        if old is None or (cand.via == "rule" and old.via != "rule"):
+            self.candidates[cand.hit.passage.id] = cand
+
+    def relevant(self, cand: Candidate) -> bool:
+        """Above the floor and within MARGIN of the best passage (rule passages always count)."""
+        if cand.via == "rule":
+            return True
+        return cand.relevance >= FLOOR and cand.relevance >= self.best - MARGIN
 
 
 class Assistant:
     """Holds the index and models for a process; `ask` answers one question."""
 
-    def __init__(self, settings: Settings | None = None, index: PassageIndex | None = None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings | None = None, index: PassageIndex | None = None, audit: bool = True):
+        self.settings = settings or (index.settings if index is not None else get_settings())
         self.index = index or PassageIndex(self.settings)
         self.sync: SyncReport = self.index.ensure()
+        self.audit_enabled = audit
+
+    # --- shared heavy objects -------------------------------------------------------------------
 
     @cached_property
     def search(self) -> HybridSearch:
         return HybridSearch(self.index)
 
-    def check_question(self, question: Any) -> str:
-        """Reject what cannot be answered, with a specific message."""
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        return Lexicon(self.index.passages)
+
+    @cached_property
+    def vectors(self):
+        """(ids, unit vectors) of every indexed passage, read once from the store."""
+        import numpy as np
+
+        got = self.index.store._collection.get(include=["embeddings"])
+        order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
+        ids = [got["ids"][i] for i in order if got["ids"][i] in self.index.by_id]
+        matrix = np.asarray([got["embeddings"][i] for i in order if got["ids"][i] in self.index.by_id], dtype=np.float32)
+        return ids, matrix
+
+    def similarities(self, query: str) -> dict[str, float]:
+        """Exact cosine similarity of the query to every passage (rounded: stable across runs)."""
+        import numpy as np
+
+        ids, matrix = self.vectors
+        if not ids:
+            return {}
+        q = np.asarray(self.index.embeddings.embed_query(query), dtype=np.float32)
+        return {pid: round(float(s), 6) for pid, s in zip(ids, matrix @ q)}
+
+    @cached_property
+    def rule_sources(self) -> dict[str, tuple[str, ...]]:
+        from rules.engine import load_ruleset
+
+        return {r.id: tuple(r.source) for r in load_ruleset().rules}
+
+    @cached_property
+    def fact_labels(self) -> dict[str, str]:
+        from rules.facts import FACTS
+
+        return {name: spec.label for name, spec in FACTS.items()}
+
+    @cached_property
+    def audit_log(self):
+        from assistant.audit import AuditLog
+
+        return AuditLog(self.settings.audit_path)
+
+    @cached_property
+    def llm(self):
+        """The optional rewriting model (None without SVT_LLM; nothing LLM-related is imported)."""
+        if not self.settings.llm:
+            return None
+        from assistant.llm import load_chat_model
+
+        return load_chat_model(self.settings)
+
+    # --- the question ---------------------------------------------------------------------------
+
+    def check_question(self, question: Any) -> tuple[str, list[str]]:
+        """The question to answer and any notes; rejects what cannot be answered."""
         if not isinstance(question, str):
             raise QuestionError("The question must be text.")
-        if not question.strip():
+        question = question.replace("\x00", "").strip()
+        if not question:
             raise QuestionError("Please type a question: for example, 'When should we use an alliance contract?'")
-        return question.strip()
+        notes = []
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            question = question[:limit].rstrip()
+            notes.append(f"Your question was longer than {limit} characters, so only the first {limit} were read.")
+        return question, notes
 
-    def ask(self, question: str, facts: dict[str, Any] | None = None, source_type: str | None = None) -> Answer:
-        """Answer one question with cited passages."""
-        question = self.check_question(question)
-        hits = self.search.search(question[: self.settings.max_question_chars], k=5, source_type=source_type)
-        return compose_passages(question, hits, self.index.version)
+    def officer_facts(self, facts: dict[str, Any] | None) -> dict[str, FactValue]:
+        from rules.facts import validate_facts
 
+        if facts is None:
+            return {}
+        if not isinstance(facts, dict):
+            raise QuestionError("Facts must be a mapping of fact name to value.")
+        raw = {k: (v.value if isinstance(v, FactValue) else v) for k, v in facts.items()}
+        try:
+            valid = validate_facts(raw)
+        except ValueError as exc:
+            raise QuestionError(f"A fact you set is not valid: {exc}") from exc
+        out: dict[str, FactValue | None] = {k: None for k, v in raw.items() if v is None}  # cleared by the officer
+        out.update({k: FactValue(value=v, origin="officer", method="officer") for k, v in valid.items()})
+        return out
 
-def compose_passages(question: str, hits: list[ScoredPassage], corpus_version: str) -> Answer:
-    """Interim composer: the lead sentence of each top passage, each cited."""
-    lines, citations = [], []
-    for marker, hit in enumerate(hits, start=1):
-        quote = (sentences(hit.passage.text) or [hit.passage.text])[0]
-        lines.append(f"- {quote} [{marker}]")
-        p = hit.passage
-        citations.append(Citation(marker=marker, passage_id=p.id, source_type=p.source_type, title=p.title, reference=p.reference, url=p.url, quote=quote, score=hit.score))
-    text = "\n".join(lines) if lines else "The corpus does not cover this question."
-    return Answer(question=question, intent="information", answer=text, citations=citations, corpus_version=corpus_version)
+    # --- retrieval for an answer ----------------------------------------------------------------
+
+    def _types(self, source_type: str | None) -> list[str]:
+        if source_type:
+            return [source_type]
+        present = {p.source_type for p in self.index.passages}
+        return [t for t in SOURCE_TYPES if t in present]
+
+    def gather(self, question: str, decision: Any | None, source_type: str | None) -> Gathered:
+        """The question's passages per source type, widened by the decision's models and rules."""
+        g = Gathered()
+        sims = self.similarities(question)
+        for st in self._types(source_type):
+            for hit in self.search.search(question, k=SEARCH_DEPTH, source_type=st):
+                g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), "question", sims.get(hit.passage.id, 0.0)))
+        question_best = max((c.relevance for c in g.candidates.values()), default=0.0)
+        if decision is not None:
+            # Widening: each model the decision names is searched with the question, so passages
+            # (case studies especially) about that model are found even when the question does not
+            # name it. Their relevance is their similarity to that widened query.
+            for item in decision.models[:3]:
+                query = f"{MODEL_LABELS[item.model]}: {MODEL_GLOSS[item.model]}. {question}"
+                wsims = self.similarities(query)
+                for st in self._types(source_type):
+                    for hit in self.search.search(query, k=4, source_type=st):
+                        rel = max(wsims.get(hit.passage.id, 0.0), sims.get(hit.passage.id, 0.0))
+                        g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"model:{item.model}", rel))
+            # The passages the fired rules rest on are part of the evidence by construction.
+            for pid in self._rule_passages(decision):
+                p = self.index.by_id.get(pid)
+                if p is not None and (not source_type or p.source_type == source_type):
+                    g.add(Candidate(ScoredPassage(passage=p, score=0.0, similarity=sims.get(pid)), "rule", sims.get(pid, 0.0)))
+        g.best = max([question_best] + [c.relevance for c in g.candidates.values() if c.via.startswith("model:")])
+        return g
+
+    def _rule_passages(self, decision: Any) -> list[str]:
+        ids: list[str] = []
+        for t in decision.trace:
+            if t.fired and t.effect.startswith("vote "):
+                ids += self.rule_sources.get(t.rule, ())
+        for item in decision.models[:3]:
+            for r in item.rules:
+                ids += self.rule_sources.get(r, ())
+        for flag in decision.legal_flags:
+            ids += flag.source
+        return list(dict.fromkeys(ids))
+
+    def balanced(self, g: Gathered, types: list[str], share: int, limit: int, exclude: set[str] = frozenset(), vias: tuple[str, ...] = ("question",)) -> list[ScoredPassage]:
+        """Up to `share` relevant passages of each source type (hybrid rank order), best first overall."""
+        chosen: list[Candidate] = []
+        for st in types:
+            pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.via.split(":")[0] in vias and c.hit.passage.id not in exclude and g.relevant(c)]
+            chosen += pool[:share]  # candidates keep the hybrid search's order within a type
+        chosen.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
+        return [c.hit for c in chosen[:limit]]
+
+    # --- ask ------------------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        facts: dict[str, Any] | None = None,
+        *,
+        earlier_facts: dict[str, FactValue] | None = None,
+        source_type: str | None = None,
+        now: date | None = None,
+        record: bool = True,
+    ) -> Answer:
+        """Answer one question (see the module docstring); records it in the audit log."""
+        from assistant.understand import clarifying_questions, merge_facts, understand
+        from rules.engine import decide
+
+        question, notes = self.check_question(question)
+        if source_type is not None and source_type not in SOURCE_TYPES:
+            raise QuestionError(f"Unknown source type {source_type!r}; use one of: {', '.join(SOURCE_TYPES)}.")
+        now = now or date.today()
+        officer = self.officer_facts(facts)
+        earlier = {k: (v if isinstance(v, FactValue) else FactValue(**v)) for k, v in (earlier_facts or {}).items()}
+
+        understanding = understand(question, now=now)
+        intent = understanding.intent
+        merged = merge_facts(understanding.facts, officer, earlier)
+        notes += list(getattr(understanding, "notes", []) or [])
+        if intent != "recommendation" and any(v is not None for v in officer.values()):
+            notes.append("You set facts but asked for information; the facts are kept for your next recommendation question.")
+
+        decision = None
+        clarifying: list[str] = []
+        if intent == "recommendation":
+            try:
+                decision = decide({k: fv.value for k, fv in merged.items()})
+            except ValueError as exc:
+                raise QuestionError(f"A fact is not valid: {exc}") from exc
+            clarifying = list(clarifying_questions(decision, limit=3))
+            # For a clear route, "what would change this" lists the missing facts that could flip it.
+            change = clarifying or [m.question for m in decision.missing if m.could_flip][:3]
+
+        g = Gathered()
+        used: list[str] = []
+        if intent == "out_of_scope":
+            composed = compose_out_of_scope()
+        else:
+            g = self.gather(question, decision, source_type)
+            types = self._types(source_type)
+            if decision is not None:
+                examples = self.balanced(g, ["case_study"] if "case_study" in types else [], EXAMPLES_MAX, EXAMPLES_MAX, vias=("question", "model"))
+                info: list[ScoredPassage] = []
+                if len(getattr(understanding, "sub_questions", []) or []) > 1 or _ALSO_INFORMATION_RE.search(question):
+                    rule_ids = {pid for pid, c in g.candidates.items() if c.via == "rule"}
+                    info = self.balanced(g, [t for t in types if t != "case_study"], 1, 2, exclude=rule_ids | {h.passage.id for h in examples})
+                retrieved = [c.hit for c in g.candidates.values() if g.relevant(c)]
+                composed = compose_recommendation(
+                    question, decision, merged, retrieved, self.rule_sources, change, self.lexicon,
+                    examples=examples, information=info, fact_labels=self.fact_labels,
+                )
+            else:
+                share = INFO_SHARE_SINGLE_TYPE if len(types) == 1 else INFO_SHARE
+                hits = self.balanced(g, types, share, INFO_MAX)
+                composed = compose_information(question, hits, self.lexicon)
+                if not hits:
+                    notes.append("No passage cleared the relevance floor, so nothing is cited.")
+        notes += composed.notes
+        used = composed.cited_passages
+
+        text, citations = composed.text, composed.citations
+        llm_info: dict[str, Any] | None = None
+        if self.settings.llm and composed.citations:
+            from assistant.llm import rewrite
+
+            result = rewrite(composed, self.llm, self.settings, passages={c.passage_id: self.index.by_id[c.passage_id] for c in citations})
+            llm_info = result.audit()
+            if result.accepted:
+                text, citations = result.text, result.citations
+            else:
+                notes.append(f"The language model's rewrite was not used ({result.reason}); this is the checked original answer.")
+
+        recommendation = None
+        if decision is not None:
+            recommendation = {
+                "route": decision.route,
+                "models": [m.model_dump(mode="json") for m in decision.models],
+                "legal_flags": [f.model_dump(mode="json") for f in decision.legal_flags],
+                "rule_trace": [t.model_dump(mode="json") for t in decision.trace],
+                "ruleset_version": decision.ruleset_version,
+                "missing": [m.model_dump(mode="json") for m in decision.missing],
+                "scores": decision.scores.model_dump(mode="json"),
+            }
+        answer = Answer(
+            question=question,
+            intent=intent,
+            answer=text,
+            facts=merged,
+            recommendation=recommendation,
+            clarifying_questions=clarifying,
+            citations=citations,
+            corpus_version=self.index.version,
+            notes=list(dict.fromkeys(notes)),
+            retrieved=[c.record(c.hit.passage.id in used) for c in g.candidates.values()],
+        )
+        if record and self.audit_enabled:
+            answer = self._record(answer, decision, officer, earlier, source_type, now, llm_info)
+        return answer
+
+    # --- audit ----------------------------------------------------------------------------------
+
+    def versions(self) -> dict[str, str | None]:
+        from assistant.audit import package_version
+        from rules.engine import load_ruleset
+
+        return {
+            "corpus": self.index.version,
+            "ruleset": load_ruleset().version,
+            "embedding_model": model_fingerprint(self.settings.embedding_model),
+            "package": package_version(),
+            "llm": self.settings.llm or None,
+        }
+
+    def _record(self, answer: Answer, decision: Any, officer: dict[str, FactValue], earlier: dict[str, FactValue], source_type: str | None, now: date, llm_info: dict[str, Any] | None) -> Answer:
+        try:
+            audit_id = self.audit_log.record(
+                answer=answer,
+                decision=decision.model_dump(mode="json") if decision is not None else None,
+                inputs={
+                    "officer_facts": {k: (v.model_dump(mode="json") if v is not None else None) for k, v in officer.items()},
+                    "earlier_facts": {k: v.model_dump(mode="json") for k, v in earlier.items()},
+                    "source_type": source_type,
+                    "now": now.isoformat(),
+                },
+                versions=self.versions(),
+                llm=llm_info,
+            )
+        except Exception as exc:  # noqa: BLE001 - the officer still gets the answer, with a warning
+            log.exception("audit write failed")
+            return answer.model_copy(update={"notes": [*answer.notes, f"This answer could not be recorded in the audit log ({type(exc).__name__})."]})
+        return answer.model_copy(update={"audit_id": audit_id})
 
 
 _DEFAULT: Assistant | None = None
