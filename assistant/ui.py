@@ -63,6 +63,12 @@ MODELS: dict[str, str] = {
     "direct_award": "Direct award",
     "framework": "Framework call-off",
 }
+FLAG_KINDS: dict[str, str] = {
+    "duty": "Duty",
+    "option": "Option",
+    "needs_information": "Needs information",
+    "note": "Note",
+}
 ORIGINS: dict[str, str] = {
     "extracted": "from your question",
     "officer": "set by you",
@@ -297,7 +303,7 @@ def fact_controls() -> list[gr.components.Component]:
 def new_conversation() -> dict[str, Any]:
     """Per-session state: nothing carries over from another conversation or user."""
     return {
-        "facts": {},  # name -> value text, as understood after the last answer
+        "facts": {},  # name -> FactValue as JSON (value, evidence, origin), after the last answer
         "officer": {},  # name -> value text (or None = cleared) the officer set in the card
         "earlier": {},  # the earlier facts the last question was asked with (for a re-run)
         "last_question": None,
@@ -307,8 +313,14 @@ def new_conversation() -> dict[str, Any]:
     }
 
 
-def understood_facts(answer: Answer) -> dict[str, str]:
-    return {name: value_text(_fact_dict(f).get("value")) for name, f in answer.facts.items() if _fact_dict(f).get("value") is not None}
+def understood_facts(answer: Answer) -> dict[str, dict[str, Any]]:
+    """The answer's facts as JSON-safe FactValue dicts (what a follow-up passes as earlier facts)."""
+    return {name: f.model_dump(mode="json") for name, f in answer.facts.items() if f.value is not None}
+
+
+def fact_texts(facts: dict[str, Any]) -> dict[str, str]:
+    """name -> the value text a fact control holds."""
+    return {name: value_text(_fact_dict(f).get("value")) for name, f in facts.items()}
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -349,18 +361,26 @@ def render_card(answer: dict[str, Any] | None, officer: dict[str, Any] | None = 
             f"{html.escape(ROUTES.get(route, route))}</span></p>"
         )
         parts.append(f'<p class="svt-muted">{html.escape(ROUTE_HELP.get(route, ""))}</p>')
+        scores = rec.get("scores")
+        if isinstance(scores, dict) and "competition" in scores and "collaboration" in scores:
+            parts.append(
+                f'<p class="svt-muted">Weight of the facts: competition {html.escape(str(scores["competition"]))}, '
+                f'collaboration {html.escape(str(scores["collaboration"]))}.</p>'
+            )
         models = rec.get("models") or []
         if models:
             parts.append("<p><strong>Models that fit, best first</strong></p><ol>")
             for item in models:
-                why = _item_text(item, ("why", "reason", "because", "summary")) if isinstance(item, dict) and any(k in item for k in ("why", "reason", "because", "summary")) else ""
-                parts.append(f"<li>{html.escape(_model_name(item))}" + (f' <span class="svt-muted">({html.escape(why)})</span>' if why else "") + "</li>")
+                why = _item_text(item, ("because", "why", "reason", "summary")) if isinstance(item, dict) and any(k in item for k in ("why", "reason", "because", "summary")) else ""
+                parts.append(f"<li><strong>{html.escape(_model_name(item))}</strong>" + (f'<br><span class="svt-muted">{html.escape(why)}</span>' if why else "") + "</li>")
             parts.append("</ol>")
         flags = rec.get("legal_flags") or []
         if flags:
             parts.append("<p><strong>Legal points to check</strong></p>")
             for flag in flags:
-                parts.append(f'<div class="svt-flag">{html.escape(_item_text(flag, ("message", "text", "summary", "flag", "id")))}</div>')
+                kind = FLAG_KINDS.get(flag.get("kind"), "") if isinstance(flag, dict) else ""
+                prefix = f"<strong>{html.escape(kind)}:</strong> " if kind else ""
+                parts.append(f'<div class="svt-flag">{prefix}{html.escape(_item_text(flag, ("message", "text", "summary", "flag", "id")))}</div>')
         missing = rec.get("missing") or []
         questions = answer.get("clarifying_questions") or []
         if questions or missing:
@@ -406,14 +426,33 @@ def render_card(answer: dict[str, Any] | None, officer: dict[str, Any] | None = 
         parts.append('<details id="svt-trace"><summary>Show the rule trace</summary>')
         if version:
             parts.append(f'<p class="svt-muted">Ruleset version {html.escape(str(version))}</p>')
-        parts.append("<ol>")
-        for step in trace:
-            parts.append(f"<li>{html.escape(_item_text(step, ())) if isinstance(step, dict) else html.escape(str(step))}</li>")
-        parts.append("</ol></details>")
+        parts.append(render_trace(trace))
+        parts.append("</details>")
     if answer.get("audit_id"):
         parts.append(f'<p class="svt-muted">Audit record: <code id="svt-audit-id">{html.escape(str(answer["audit_id"]))}</code></p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def render_trace(trace: list[Any]) -> str:
+    """The rules that fired (with their reasons), then the ones that did not, collapsed."""
+    fired, idle = [], []
+    for step in trace:
+        if isinstance(step, dict) and "rule" in step:
+            values = ", ".join(f"{k} = {v}" for k, v in (step.get("values") or {}).items())
+            line = (
+                f"<code>{html.escape(str(step['rule']))}</code>"
+                + (f" ({html.escape(values)})" if values else "")
+                + (f": {html.escape(str(step.get('effect')))}" if step.get("effect") else "")
+                + (f'<br><span class="svt-muted">{html.escape(str(step.get("because")))}</span>' if step.get("because") else "")
+            )
+            (fired if step.get("fired") else idle).append(line)
+        else:
+            fired.append(html.escape(_item_text(step, ()) if isinstance(step, dict) else str(step)))
+    out = [f"<p><strong>{len(fired)} rule(s) fired</strong></p><ol>"] + [f"<li>{x}</li>" for x in fired] + ["</ol>"]
+    if idle:
+        out += [f"<details><summary>{len(idle)} rule(s) did not fire</summary><ul>"] + [f"<li>{x}</li>" for x in idle] + ["</ul></details>"]
+    return "".join(out)
 
 
 def render_sources(answer: dict[str, Any] | None, shown_types: list[str] | None) -> str:
@@ -591,7 +630,7 @@ class Handlers:
         yield [conv, working, "", "Working…"] + self._skip_rest()
         started = time.perf_counter()
         try:
-            answer = _call_ask(question, {k: v for k, v in officer.items()}, earlier, source_type)
+            answer = _call_ask(question, {k: v for k, v in officer.items() if v is not None}, earlier, source_type)
         except _question_error() as exc:
             done = history + [{"role": "assistant", "content": md_escape(str(exc))}]
             yield [conv, done, gr.skip(), md_escape(str(exc))] + self._skip_rest()
@@ -631,7 +670,7 @@ class Handlers:
             gr.update(value=md_path, visible=True),
             gr.update(value=json_path, visible=True),
             gr.update(value="", visible=False),
-        ] + self._controls(understood)
+        ] + self._controls(fact_texts(understood))
 
     def respond(self, message: str, source_choice: str, shown_types: list[str], conv: dict[str, Any], history: list[dict[str, Any]]):
         conv = conv or new_conversation()
@@ -659,26 +698,36 @@ class Handlers:
             msg = "Ask a question first; then you can correct the facts and re-run it."
             yield [conv, history, gr.skip(), msg] + self._skip_rest()
             return
-        understood = conv.get("facts") or {}
+        understood = fact_texts(conv.get("facts") or {})
         officer = dict(conv.get("officer") or {})
-        raw: dict[str, Any] = {}
+        earlier = dict(conv.get("earlier") or {})
+        set_now: dict[str, str] = {}
+        cleared: list[str] = []
         for name, value in zip(self.fact_names, values):
-            value = (value or UNKNOWN).strip() if isinstance(value, str) else ("" if value is None else str(value))
-            if value != understood.get(name, UNKNOWN) or name in officer:
-                raw[name] = value or None
+            value = value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+            if value == understood.get(name, UNKNOWN):
+                continue
+            if value:
+                set_now[name] = value
+            else:
+                cleared.append(name)
         try:
             from rules.facts import validate_facts
 
-            validate_facts({k: v for k, v in raw.items() if v is not None})
+            validate_facts(set_now)
         except ValueError as exc:
             msg = f"Please check the facts: {exc}"
             yield [conv, history, gr.skip(), md_escape(msg)] + self._skip_rest()
             return
-        officer.update(raw)
-        officer = {k: v for k, v in officer.items() if not (v is None and k not in understood)}
-        changed = ", ".join(_facts_schema()[k].label.lower() for k in raw) or "no changes"
-        intro = f"_Re-run with the facts you set ({md_escape(changed)})._\n\n"
-        yield from self._run(conv, history, conv["last_question"], officer, conv.get("earlier") or {}, conv.get("last_source_type"), shown_types, intro=intro)
+        officer.update(set_now)
+        for name in cleared:  # "not known": forget the officer's value and the earlier turn's
+            officer.pop(name, None)
+            earlier.pop(name, None)
+        schema = _facts_schema()
+        changes = [f"{schema[k].label.lower()}: {value_label(k, v)}" for k, v in set_now.items()]
+        changes += [f"{schema[k].label.lower()}: not known" for k in cleared]
+        intro = f"_Re-run with the facts you set ({md_escape('; '.join(changes) or 'no changes')})._\n\n"
+        yield from self._run(conv, history, conv["last_question"], officer, earlier, conv.get("last_source_type"), shown_types, intro=intro)
 
     def clear(self):
         conv = new_conversation()
@@ -851,7 +900,11 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
         "server_port": settings.port,
         "css": CSS,
         # Blue primary: white on blue-700 passes WCAG AA contrast (the default orange does not).
-        "theme": gr.themes.Default(primary_hue=gr.themes.colors.blue, secondary_hue=gr.themes.colors.slate),
+        "theme": gr.themes.Default(primary_hue=gr.themes.colors.blue, secondary_hue=gr.themes.colors.slate).set(
+            button_primary_background_fill="*primary_700",
+            button_primary_background_fill_hover="*primary_800",
+            button_primary_text_color="white",
+        ),
         "head": HEAD,
         "footer_links": [],
         "show_error": False,
