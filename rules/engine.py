@@ -236,10 +236,20 @@ def route_from_scores(comp: int, coll: int, policy: Policy) -> str:
     return "mixed" if min(comp, coll) >= policy.strong else "undetermined"
 
 
+_VOTE_RULES: dict[str, tuple[Rule, ...]] = {}
+
+
+def _vote_rules(ruleset: Ruleset) -> tuple[Rule, ...]:
+    # cached by content hash: the same ruleset always has the same vote rules
+    if ruleset.version not in _VOTE_RULES:
+        _VOTE_RULES[ruleset.version] = tuple(r for r in ruleset.rules if r.then.vote)
+    return _VOTE_RULES[ruleset.version]
+
+
 def _vote_totals(facts: dict[str, Any], ruleset: Ruleset) -> tuple[int, int]:
     comp = coll = 0
-    for rule in ruleset.rules:
-        if rule.then.vote and rule_fires(rule, facts):
+    for rule in _vote_rules(ruleset):
+        if rule_fires(rule, facts):
             if rule.then.vote == "competition":
                 comp += rule.then.weight
             else:
