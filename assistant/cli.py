@@ -272,5 +272,87 @@ def rules_facts(as_json: bool) -> None:
         print_facts()
 
 
+# --- audit commands (assistant/audit.py owns the log; these are thin wrappers) ---
+
+
+@main.group()
+def audit() -> None:
+    """Inspect, export and replay the append-only audit log of answers."""
+
+
+def _audit_log():
+    from assistant.audit import AuditLog
+    from assistant.config import get_settings
+
+    return AuditLog(get_settings().audit_path)
+
+
+@audit.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100000))
+def audit_list(limit: int) -> None:
+    """The newest recorded answers: id, UTC time, intent, route, question."""
+    rows = _audit_log().list(limit)
+    if not rows:
+        click.echo("The audit log is empty.")
+    for r in rows:
+        question = " ".join(r["question"].split())
+        click.echo(f"{r['id']}  {r['created_utc'][:19]}  {r['intent']:<14} {(r['route'] or '-'):<13} {question[:70]}")
+
+
+@audit.command("show")
+@click.argument("audit_id")
+def audit_show(audit_id: str) -> None:
+    """One record in full, as JSON."""
+    import json
+
+    from assistant.audit import AuditError
+
+    try:
+        rec = _audit_log().get(audit_id)
+    except AuditError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="File to write (default: stdout).")
+def audit_export(fmt: str, output: str) -> None:
+    """Every record, as JSON lines or CSV."""
+    with click.open_file(output, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+        count = _audit_log().export(fmt, out)
+    if output != "-":
+        click.echo(f"Exported {count} records to {output}.", err=True)
+
+
+@audit.command("replay")
+@click.argument("audit_ids", nargs=-1, required=True)
+def audit_replay(audit_ids: tuple[str, ...]) -> None:
+    """Re-run recorded questions with their recorded facts; print `identical` or the diff."""
+    from assistant.audit import AuditError, replay
+    from assistant.pipeline import get_assistant
+
+    log = _audit_log()
+    assistant = get_assistant()
+    differing = 0
+    for audit_id in audit_ids:
+        try:
+            result = replay(log.get(audit_id), assistant)
+        except AuditError as exc:
+            _fail(str(exc))
+        if result["identical"]:
+            click.echo(f"{result['id']}: identical")
+            continue
+        differing += 1
+        click.echo(f"{result['id']}: differs")
+        for name, change in result["changed_versions"].items():
+            click.echo(f"  {name} version changed: {change['recorded']} -> {change['now']}")
+        if not result["changed_versions"]:
+            click.echo("  no recorded version changed")
+        click.echo(result["diff"])
+    if differing:
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -77,6 +77,7 @@ _STOP = frozenset(
     same just also up down out off above below between through during before after while because until against
     council councils""".split()
 )
+_ANAPHOR_RE = re.compile(r"(?:This|That|These|Those|It|They|Such|The (?:first|second|third|other|latter|former)|By that|Both|Here|There)\b")
 _WORD_RE = re.compile(r"[a-z0-9£]+(?:['’][a-z]+)?")
 
 
@@ -196,9 +197,11 @@ def best_sentences(passage: Passage, query_terms: Sequence[str], lexicon: Lexico
     exclude = exclude or set()
     candidates = []
     for pos, s in enumerate(sentences(passage.text)):
-        if not usable(s) or _norm(s) in exclude:
+        if not usable(s) or _repeats(s, exclude):
             continue
         score = lexicon.overlap(query_terms, s) + (0.05 if pos == 0 else 0.0) - 0.002 * pos
+        if _ANAPHOR_RE.match(s):  # "This matters because...", "The second is...": needs its context
+            score -= 0.15
         candidates.append((score, pos, s))
     chosen = sorted(candidates, key=lambda c: (-c[0], c[1]))[:n]
     return [s for _, _, s in sorted(chosen, key=lambda c: c[1])]
@@ -206,6 +209,16 @@ def best_sentences(passage: Passage, query_terms: Sequence[str], lexicon: Lexico
 
 def _norm(sentence: str) -> str:
     return " ".join(terms(sentence))
+
+
+def _repeats(sentence: str, used: set[str]) -> bool:
+    """True when the sentence says what an already used one says (same content words, mostly)."""
+    mine = set(terms(sentence))
+    for other in used:
+        theirs = set(other.split())
+        if mine and theirs and len(mine & theirs) / len(mine | theirs) >= 0.5:
+            return True
+    return False
 
 
 def best_quote(text: str, passage_ids: Sequence[str], citer: Citer, lexicon: Lexicon) -> tuple[str, str] | None:
@@ -292,6 +305,7 @@ def compose_recommendation(
     examples: Sequence[ScoredPassage] = (),
     information: Sequence[ScoredPassage] = (),
     fact_labels: dict[str, str] | None = None,
+    information_query: str | None = None,
 ) -> Composed:
     """The recommendation answer (layout in the module docstring)."""
     citer = Citer(retrieved)
@@ -344,7 +358,7 @@ def compose_recommendation(
         lines += ["**Examples**", *ex_lines, ""]
 
     if information:
-        info_lines = _information_lines(question, information, citer, lexicon, per_passage=1, used=used)
+        info_lines = _information_lines(information_query or question, information, citer, lexicon, per_passage=1, used=used)
         if info_lines:
             lines += ["**You also asked**", *info_lines, ""]
 
@@ -367,10 +381,11 @@ def compose_recommendation(
 
 
 def _information_lines(question: str, hits: Sequence[ScoredPassage], citer: Citer, lexicon: Lexicon, per_passage: int, used: set[str]) -> list[str]:
+    """One bullet per passage: its best sentences (the group's lead passage may give `per_passage`)."""
     qterms = terms(question)
     out = []
-    for hit in hits:
-        chosen = best_sentences(hit.passage, qterms, lexicon, n=per_passage, exclude=used)
+    for rank, hit in enumerate(hits):
+        chosen = best_sentences(hit.passage, qterms, lexicon, n=per_passage if rank == 0 else 1, exclude=used)
         cited = []
         for s in chosen:
             used.add(_norm(s))
@@ -385,8 +400,8 @@ def compose_information(question: str, hits: Sequence[ScoredPassage], lexicon: L
     if not hits:
         return Composed(text=NOT_COVERED_TEXT, citations=[])
     citer = Citer(hits)
-    groups: dict[str, list[ScoredPassage]] = {}
-    for hit in hits:  # hits arrive best first: the group of the best passage comes first
+    groups: dict[str, list[ScoredPassage]] = {st: [] for st in SECTION_TITLES}  # fixed order: toolkit, law, examples
+    for hit in hits:  # best first within a group
         groups.setdefault(hit.passage.source_type, []).append(hit)
     lines: list[str] = []
     used: set[str] = set()

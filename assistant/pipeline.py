@@ -20,7 +20,7 @@ from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Composed, Lexicon, comp
 from assistant.config import Settings, get_settings
 from assistant.contracts import Answer, FactValue, ScoredPassage
 from assistant.index import PassageIndex, SyncReport, model_fingerprint
-from assistant.retrieve import HybridSearch
+from assistant.retrieve import CANDIDATES, HybridSearch, rrf
 from assistant.text import sentences  # noqa: F401  (re-exported: older callers import it from here)
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,24 @@ EXAMPLES_MAX = 2
 SEARCH_DEPTH = 8
 SOURCE_TYPES = ("toolkit", "legal", "case_study", "user")
 _ALSO_INFORMATION_RE = re.compile(
-    r"\b(what (is|are|does|do|counts)|explain|examples?|does the (law|act)|is it (true|legal|lawful)|which councils)\b", re.IGNORECASE
+    r"\b(what (is|are|does|do|counts)|explain|does the (law|act)|is it (true|legal|lawful)|can we|do we (need|have) to)\b", re.IGNORECASE
 )
+_ROUTE_ASK_RE = re.compile(r"route|model|procedure|approach|recommend|should (we|i|the council)|competition or|collaboration or|how (should|do|would) we", re.IGNORECASE)
+_EXAMPLES_RE = re.compile(r"\bexamples?\b|case stud|which councils|other councils|anyone else", re.IGNORECASE)
+
+
+def information_part(question: str, sub_questions: list[str]) -> str | None:
+    """The information request inside a recommendation question, if any (else None).
+
+    A message of several questions keeps those that do not ask for the route; a single
+    question counts when it also asks what something is or what the law says. A request for
+    examples is answered by the Examples section, so it needs no information part.
+    """
+    parts = [q for q in sub_questions if not _ROUTE_ASK_RE.search(q)] if len(sub_questions) > 1 else []
+    if not parts and _ALSO_INFORMATION_RE.search(question) and not sub_questions:
+        parts = [question]
+    parts = [p for p in parts if not _EXAMPLES_RE.search(p)]
+    return " ".join(parts) or None
 
 
 class QuestionError(ValueError):
@@ -72,6 +88,7 @@ class Candidate:
 class Gathered:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     best: float = 0.0
+    info_best: float = 0.0
 
     def add(self, cand: Candidate) -> None:
         old = self.candidates.get(cand.hit.passage.id)
@@ -82,7 +99,8 @@ class Gathered:
         """Above the floor and within MARGIN of the best passage (rule passages always count)."""
         if cand.via == "rule":
             return True
-        return cand.relevance >= FLOOR and cand.relevance >= self.best - MARGIN
+        best = self.info_best if cand.via == "info" else self.best
+        return cand.relevance >= FLOOR and cand.relevance >= best - MARGIN
 
 
 class Assistant:
@@ -115,15 +133,33 @@ class Assistant:
         matrix = np.asarray([got["embeddings"][i] for i in order if got["ids"][i] in self.index.by_id], dtype=np.float32)
         return ids, matrix
 
-    def similarities(self, query: str) -> dict[str, float]:
-        """Exact cosine similarity of the query to every passage (rounded: stable across runs)."""
+    def similarities(self, queries: list[str]) -> list[dict[str, float]]:
+        """Exact cosine similarity of each query to every passage (one batched embedding call)."""
         import numpy as np
 
+        from assistant.embeddings import embed
+
         ids, matrix = self.vectors
-        if not ids:
-            return {}
-        q = np.asarray(self.index.embeddings.embed_query(query), dtype=np.float32)
-        return {pid: round(float(s), 6) for pid, s in zip(ids, matrix @ q)}
+        if not ids or not queries:
+            return [{} for _ in queries]
+        vecs = embed(list(queries), self.settings.embedding_model, self.settings.embedding_batch_size)
+        return [{pid: round(float(x), 6) for pid, x in zip(ids, matrix @ np.asarray(v, dtype=np.float32))} for v in vecs]
+
+    def ranked(self, query: str, sims: dict[str, float], source_type: str, k: int) -> list[ScoredPassage]:
+        """Hybrid ranking within one source type: exact dense ranking and BM25, fused by RRF.
+
+        The same fusion as `HybridSearch.search`, but the dense side reuses the similarities
+        already computed for the question, so each question is embedded once, not once per type.
+        """
+        by_id = self.index.by_id
+        dense = sorted((pid for pid in sims if by_id[pid].source_type == source_type), key=lambda pid: (-sims[pid], pid))[:CANDIDATES]
+        sparse = [pid for pid, _ in self.search.bm25.search(query, CANDIDATES, source_type)]
+        d_rank = {pid: r for r, pid in enumerate(dense, start=1)}
+        s_rank = {pid: r for r, pid in enumerate(sparse, start=1)}
+        return [
+            ScoredPassage(passage=by_id[pid], score=round(score, 6), dense_rank=d_rank.get(pid), bm25_rank=s_rank.get(pid), similarity=sims.get(pid))
+            for pid, score in rrf([dense, sparse])[:k]
+        ]
 
     @cached_property
     def rule_sources(self) -> dict[str, tuple[str, ...]]:
@@ -192,31 +228,44 @@ class Assistant:
         present = {p.source_type for p in self.index.passages}
         return [t for t in SOURCE_TYPES if t in present]
 
-    def gather(self, question: str, decision: Any | None, source_type: str | None) -> Gathered:
-        """The question's passages per source type, widened by the decision's models and rules."""
+    def gather(self, question: str, decision: Any | None, source_type: str | None, info_query: str | None = None) -> Gathered:
+        """The question's passages per source type, widened by the decision's models and rules.
+
+        `info_query` is the information part of a recommendation question ("... and what does
+        the law say about X?"): its passages are gathered too (via "info") for a short section.
+        """
         g = Gathered()
-        sims = self.similarities(question)
+        models = [item.model for item in decision.models[:3]] if decision is not None else []
+        widened = [f"{MODEL_LABELS[m]}: {MODEL_GLOSS[m]}. {question}" for m in models]
+        sims, *wsims = self.similarities([question, *widened, *([info_query] if info_query else [])])
+        if info_query:
+            isims = wsims.pop()
+            for st in self._types(source_type):
+                for hit in self.ranked(info_query, isims, st, 4):
+                    g.add(Candidate(hit, "info", isims.get(hit.passage.id, 0.0)))
         for st in self._types(source_type):
-            for hit in self.search.search(question, k=SEARCH_DEPTH, source_type=st):
-                g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), "question", sims.get(hit.passage.id, 0.0)))
-        question_best = max((c.relevance for c in g.candidates.values()), default=0.0)
+            for hit in self.ranked(question, sims, st, SEARCH_DEPTH):
+                g.add(Candidate(hit, "question", sims.get(hit.passage.id, 0.0)))
+        question_best = max((c.relevance for c in g.candidates.values() if c.via == "question"), default=0.0)
+        # Widening: each model the decision names is searched with the question, so passages
+        # (case studies especially) about that model are found even when the question does not
+        # name it. Their relevance is the better of their similarity to the question and to that
+        # widened query.
+        widened_best = 0.0
+        for model, query, ws in zip(models, widened, wsims):
+            for st in self._types(source_type):
+                for hit in self.ranked(query, ws, st, 4):
+                    rel = max(ws.get(hit.passage.id, 0.0), sims.get(hit.passage.id, 0.0))
+                    widened_best = max(widened_best, rel)
+                    g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"model:{model}", rel))
         if decision is not None:
-            # Widening: each model the decision names is searched with the question, so passages
-            # (case studies especially) about that model are found even when the question does not
-            # name it. Their relevance is their similarity to that widened query.
-            for item in decision.models[:3]:
-                query = f"{MODEL_LABELS[item.model]}: {MODEL_GLOSS[item.model]}. {question}"
-                wsims = self.similarities(query)
-                for st in self._types(source_type):
-                    for hit in self.search.search(query, k=4, source_type=st):
-                        rel = max(wsims.get(hit.passage.id, 0.0), sims.get(hit.passage.id, 0.0))
-                        g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"model:{item.model}", rel))
             # The passages the fired rules rest on are part of the evidence by construction.
             for pid in self._rule_passages(decision):
                 p = self.index.by_id.get(pid)
                 if p is not None and (not source_type or p.source_type == source_type):
                     g.add(Candidate(ScoredPassage(passage=p, score=0.0, similarity=sims.get(pid)), "rule", sims.get(pid, 0.0)))
-        g.best = max([question_best] + [c.relevance for c in g.candidates.values() if c.via.startswith("model:")])
+        g.best = max(question_best, widened_best)
+        g.info_best = max((c.relevance for c in g.candidates.values() if c.via == "info"), default=0.0)
         return g
 
     def _rule_passages(self, decision: Any) -> list[str]:
@@ -234,11 +283,17 @@ class Assistant:
     def balanced(self, g: Gathered, types: list[str], share: int, limit: int, exclude: set[str] = frozenset(), vias: tuple[str, ...] = ("question",)) -> list[ScoredPassage]:
         """Up to `share` relevant passages of each source type (hybrid rank order), best first overall."""
         chosen: list[Candidate] = []
+        rest: list[Candidate] = []
         for st in types:
             pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.via.split(":")[0] in vias and c.hit.passage.id not in exclude and g.relevant(c)]
             chosen += pool[:share]  # candidates keep the hybrid search's order within a type
+            rest += pool[share:]
         chosen.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
-        return [c.hit for c in chosen[:limit]]
+        chosen = chosen[:limit]
+        # A type with fewer relevant passages than its share leaves room for the others.
+        rest.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
+        chosen += rest[: max(0, limit - len(chosen))]
+        return [c.hit for c in chosen]
 
     # --- ask ------------------------------------------------------------------------------------
 
@@ -286,18 +341,19 @@ class Assistant:
         if intent == "out_of_scope":
             composed = compose_out_of_scope()
         else:
-            g = self.gather(question, decision, source_type)
+            info_query = information_part(question, getattr(understanding, "sub_questions", []) or []) if decision is not None else None
+            g = self.gather(question, decision, source_type, info_query)
             types = self._types(source_type)
             if decision is not None:
                 examples = self.balanced(g, ["case_study"] if "case_study" in types else [], EXAMPLES_MAX, EXAMPLES_MAX, vias=("question", "model"))
                 info: list[ScoredPassage] = []
-                if len(getattr(understanding, "sub_questions", []) or []) > 1 or _ALSO_INFORMATION_RE.search(question):
+                if info_query:
                     rule_ids = {pid for pid, c in g.candidates.items() if c.via == "rule"}
-                    info = self.balanced(g, [t for t in types if t != "case_study"], 1, 2, exclude=rule_ids | {h.passage.id for h in examples})
+                    info = self.balanced(g, types, 1, 2, exclude=rule_ids | {h.passage.id for h in examples}, vias=("info",))
                 retrieved = [c.hit for c in g.candidates.values() if g.relevant(c)]
                 composed = compose_recommendation(
                     question, decision, merged, retrieved, self.rule_sources, change, self.lexicon,
-                    examples=examples, information=info, fact_labels=self.fact_labels,
+                    examples=examples, information=info, fact_labels=self.fact_labels, information_query=info_query,
                 )
             else:
                 share = INFO_SHARE_SINGLE_TYPE if len(types) == 1 else INFO_SHARE
