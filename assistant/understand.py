@@ -48,8 +48,8 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 # Similarity fallback (documented in eval/README.md). A situation clause sets a dimension fact
 # only if its cosine to the best prototype of one value is >= SIMILARITY_THRESHOLD and beats the
 # best prototype of the other value by >= SIMILARITY_MARGIN. Tuned on the dev split only.
-SIMILARITY_THRESHOLD = 0.62
-SIMILARITY_MARGIN = 0.08
+SIMILARITY_THRESHOLD = 0.65
+SIMILARITY_MARGIN = 0.10
 
 DIMENSIONS = (
     "interests", "value_delivery", "social_value_requirements", "suitability_test", "incentive",
@@ -186,7 +186,8 @@ _FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|i|i'm|i'd|my)
 _MENTION = re.compile(
     r"^(?:so |and |also |ok |hi |please |sorry[a-z ,]* )?(?:what is|what's|what are|whats|what does|"
     r"what do|explain|define|tell me about|can you explain|can you tell me|could you explain|"
-    r"why does|how does|how do|is there any|are there any)\b"
+    r"why does|how does|how do|is there any|are there any|does the toolkit|"
+    r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b)"
     r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
     r"|\bmeans? by\b|\bwhat does [a-z' ]+ mean\b"
 )
@@ -199,13 +200,22 @@ def _is_mention_clause(clause: str) -> bool:
     return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
 
 
-def _inside_quotes(norm: str, a: int, b: int) -> bool:
-    before = norm[:a]
-    return before.count("'") % 2 == 1 and " '" in before[-60:] or before.count('"') % 2 == 1
+_OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(]))['‘\"“](?=\w)")
+_CLOSE_QUOTE = re.compile(r"(?<=[\w.?!])['’\"”](?=[\s,.;:?!)]|$)")
+
+
+def _inside_quotes(text: str, start: int) -> bool:
+    """Whether original offset `start` lies inside a quotation ('value is generative')."""
+    opens = [m.start() for m in _OPEN_QUOTE.finditer(text, 0, start + 1)]
+    if not opens:
+        return False
+    last = opens[-1]
+    return not any(last < m.start() < start for m in _CLOSE_QUOTE.finditer(text, last, start))
 
 
 def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
-    toks = clause_text.split()[-window_tokens:]
+    """A cue among the last `window_tokens` tokens before a match, not reaching past a comma."""
+    toks = clause_text.split(" , ")[-1].split()[-window_tokens:]
     tail = " " + " ".join(toks) + " "
     for cue in cues:
         if f" {cue} " in tail:
@@ -213,8 +223,8 @@ def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bo
     return any(t.endswith("n't") for t in toks) if "n't" in cues else False
 
 
-def _lexicon_facts(norm: _Norm, clauses: list[tuple[int, int]], skip: list[tuple[int, int]],
-                   notes: list[str]) -> dict[str, list[tuple[Any, tuple[int, int], str]]]:
+def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
+                   skip: list[tuple[int, int]], notes: list[str]) -> dict[str, list[tuple[Any, tuple[int, int], str]]]:
     """All lexicon hits per fact: (value, original span, method)."""
     lex = _lexicon()
     negators = list(lex["negation_cues"]) + ["n't"]
@@ -237,7 +247,7 @@ def _lexicon_facts(norm: _Norm, clauses: list[tuple[int, int]], skip: list[tuple
                     continue
                 if any(a < tb and b > ta and tf == pat.fact for ta, tb, tf in taken):
                     continue
-                if pat.fact in SITUATION_FACTS and _inside_quotes(norm.text, a, b):
+                if pat.fact in SITUATION_FACTS and _inside_quotes(original, norm.span(a, b)[0]):
                     continue
                 before = norm.text[ca:a]
                 value = pat.value
@@ -295,8 +305,8 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
             continue
         if value < 1000:  # "£5" or "10" set by someone is not a contract value
             continue
-        before = text[max(0, m.start() - 60):m.start()].lower()
-        if "threshold" in before.split(".")[-1] and not re.search(r"(?:worth|value|budget|contract)", before):
+        before = re.split(r"[.?!]", text[max(0, m.start() - 60):m.start()].lower())[-1]
+        if "threshold" in before and not re.search(r"(?:worth|valued|budget)", before[-30:]):
             continue  # "is the threshold £5,193,000?" names a threshold, not this contract
         end = m.end()
         after = text[end:end + 60]
@@ -455,6 +465,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue]) -> Intent:
     situation = [f for f in facts if f in SITUATION_FACTS]
     if not _DOMAIN.search(text) and not facts:
         return "out_of_scope"
+    if not situation and re.search(r"\bin general\b|\bgenerally\b|\bin principle\b", text, re.I):
+        return "information"
     if _ROUTE_REQUEST.search(text):
         return "recommendation"
     if situation:
@@ -522,8 +534,8 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
         clause = norm.text[ca:cb]
         if any(ca < sb and cb > sa for sa, sb in skip) or _is_mention_clause(clause):
             continue
-        if len(clause.split()) < 4:
-            continue
+        if len(clause.split()) < 4 or norm.text[cb:cb + 2] == " ?":
+            continue  # too short to read, or a question rather than a statement of the situation
         if _cue_before(clause, list(lex["negation_cues"]) + ["n't"] + list(lex["hedge_cues"]), 60):
             continue  # the model does not read negation or hedging reliably: leave it to the lexicon
         span = norm.span(ca, cb)
@@ -584,7 +596,7 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
 
     norm = _Norm(clean_text)
     clauses = _clauses(norm.text)
-    hits = _lexicon_facts(norm, clauses, [], notes)
+    hits = _lexicon_facts(clean_text, norm, clauses, [], notes)
 
     facts: dict[str, FactValue] = {}
     for fact, found in hits.items():
