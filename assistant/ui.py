@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -158,6 +159,11 @@ def _warm_up() -> None:
     try:
         assistant = _assistant()
         assistant.search.bm25  # noqa: B018 - build the BM25 index before the first question
+        if "record" in inspect.signature(assistant.ask).parameters:
+            # One unrecorded question loads what the pipeline builds lazily (lexicons, vectors).
+            with _LOCK:
+                assistant.ask("How should we commission a homelessness service?", record=False)
+        print(f"Assistant ready: {len(assistant.index.passages)} passages, corpus version {assistant.index.version}.", file=sys.stderr, flush=True)
     except Exception:  # noqa: BLE001 - the first question reports the error to the officer
         log.exception("warming up the assistant failed")
 
@@ -310,6 +316,7 @@ def new_conversation() -> dict[str, Any]:
         "last_source_type": None,
         "answer": None,  # the last Answer, as a JSON-safe dict
         "export_dir": None,
+        "turns": 0,  # answers given in this conversation (the status line counts them)
     }
 
 
@@ -589,15 +596,14 @@ FRIENDLY_FAILURE = (
 )
 
 
-def _chunks(text: str) -> list[str]:
-    """The answer in growing prefixes (by line, then sentence) for progressive display."""
-    pieces = re.split(r"(?<=\n)|(?<=[.!?]\s)", text)
-    out, acc = [], ""
-    for piece in pieces:
-        acc += piece
-        if piece.strip():
-            out.append(acc)
-    return out or [text]
+def _chunks(text: str, most: int = 8) -> list[str]:
+    """The answer in at most `most` growing prefixes, cut at line ends, for progressive display."""
+    ends = [m.end() for m in re.finditer(r"\n", text)] + [len(text)]
+    step = max(1, -(-len(ends) // most))
+    cuts = ends[step - 1 :: step]
+    if cuts[-1] != len(text):
+        cuts.append(len(text))
+    return [text[:cut] for cut in cuts]
 
 
 class Handlers:
@@ -656,10 +662,11 @@ class Handlers:
             "last_question": question,
             "last_source_type": source_type,
             "answer": data,
+            "turns": int(conv.get("turns") or 0) + 1,
         }
         md_path, json_path = write_exports(conv, data)
         done = history + [{"role": "assistant", "content": text}]
-        status = f"Answered in {elapsed:.1f} s." + (f" Audit id {answer.audit_id}." if answer.audit_id else "")
+        status = f"Answer {conv['turns']} of this conversation, in {elapsed:.1f} s." + (f" Audit id {answer.audit_id}." if answer.audit_id else "")
         yield [
             conv,
             done,
