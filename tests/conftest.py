@@ -30,9 +30,14 @@ def need_shared(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def test_settings(tmp_path_factory) -> Settings:
-    """Settings over the real corpus with a session-private data folder."""
-    return Settings(data_dir=tmp_path_factory.mktemp("svt-data"))
+def test_settings() -> Settings:
+    """The process-wide settings: the real corpus, the session's throwaway data folder.
+
+    The same folder `get_settings()` sees, so the CLI and `pipeline.ask` reuse the built index.
+    """
+    from assistant.config import get_settings
+
+    return get_settings()
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +55,11 @@ def hybrid(built_index):
     from assistant.retrieve import HybridSearch
 
     return HybridSearch(built_index)
+
+
+@pytest.fixture(scope="session")
+def answerer(test_settings, built_index):
+    """One Assistant over the session's index (audit log in the session's data folder)."""
+    from assistant.pipeline import Assistant
+
+    return Assistant(test_settings, index=built_index)
