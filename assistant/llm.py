@@ -176,7 +176,10 @@ def check_rewrite(original: Composed, rewrite: str) -> str | None:
         for route, pattern in ROUTE_WORDS.items():
             if route != original.route and _count(pattern, rewrite) > _count(pattern, original.text):
                 return f"the rewrite argues for another route ({route})"
-    before, after = models_mentioned(original.text), models_mentioned(rewrite)
+    # Compared outside the recommendation sentence (which is kept verbatim), so a model dropped
+    # from the body of the answer is caught too.
+    rec = original.recommendation_sentence or ""
+    before, after = models_mentioned(original.text.replace(rec, "")), models_mentioned(rewrite.replace(rec, "") if rec else rewrite)
     if after - before:
         return "the rewrite added a model: " + ", ".join(sorted(after - before))
     if before - after:
