@@ -354,5 +354,88 @@ def audit_replay(audit_ids: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
+# --- eval commands (eval/ owns the suites; `--only understanding` is eval/understanding) ---
+
+
+@main.command("eval")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True, help="Which labelled split to score.")
+@click.option("--only", "only", default="all", show_default=True, help="Which part(s) to run, comma-separated: answers, baselines, determinism, understanding (default: all of them, the quality gate).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the metrics as JSON to this file ('-' for stdout).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the self-contained HTML report to this file.")
+def eval_cmd(split: str, only: str, json_path: str | None, report_path: str | None) -> None:
+    """Score the assistant on a labelled evaluation set; exit 1 when a target is missed."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if only != "understanding":  # the answer-quality suite (eval/runner.py); `understanding` alone is below
+        _eval_answer_quality(split, only, json_path, report_path)
+        return
+
+    from eval.understanding.score import run
+
+    result = run(split)
+    console = Console()
+    table = Table(title=f"Understanding, {split} split ({result['items']} questions)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    for key, fmt, target in (("intent_accuracy", "{:.3f}", ">= 0.95"), ("fact_precision", "{:.3f}", ">= 0.90"),
+                             ("fact_recall", "{:.3f}", ">= 0.80"), ("injection_facts", "{}", "0")):
+        table.add_row(key, fmt.format(result[key]), target)
+    console.print(table)
+    per = Table(title="Per fact (micro counts)")
+    for col in ("fact", "precision", "recall", "labelled", "predicted"):
+        per.add_column(col, justify="left" if col == "fact" else "right")
+    for name, s in result["per_fact"].items():
+        per.add_row(name, f"{s['precision']:.2f}", f"{s['recall']:.2f}", str(s["support"]), str(s["predicted"]))
+    console.print(per)
+    if result["errors"]:
+        console.print(f"[dim]{len(result['errors'])} question(s) with a difference; see --json for the list[/dim]")
+    if json_path:
+        with click.open_file(json_path, "w", encoding="utf-8") as out:
+            out.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if not result["meets_targets"]:
+        click.secho("Targets not met.", fg="red", err=True)
+        raise SystemExit(1)
+
+
+def _eval_answer_quality(split: str, only: str, json_path: str | None, report_path: str | None) -> None:
+    """`svt eval` answer-quality suite: summary table, JSON (flat keys + baselines), HTML report."""
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eval import runner
+    from eval.report import html_report, print_summary
+
+    try:
+        parts = runner.parse_only(None if only in ("all", "") else only)
+    except ValueError as exc:
+        _fail(str(exc))
+    assistant = None
+    if any(p in parts for p in ("answers", "baselines", "determinism")):
+        from assistant.pipeline import Assistant
+
+        idx = _open_index()
+        _sync(idx)
+        assistant = Assistant(idx.settings, index=idx)
+    with Progress(TextColumn("answering gold questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("eval", total=None)
+        result = runner.run(split, parts, assistant=assistant, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    print_summary(result)
+    if json_path:
+        with click.open_file(json_path, "w", encoding="utf-8") as out:
+            out.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    if report_path:
+        Path(report_path).write_text(html_report(result), encoding="utf-8")
+        click.echo(f"HTML report written to {report_path}")
+    if result.get("gate_failures"):
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
