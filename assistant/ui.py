@@ -389,15 +389,21 @@ def render_card(answer: dict[str, Any] | None, officer: dict[str, Any] | None = 
                 prefix = f"<strong>{html.escape(kind)}:</strong> " if kind else ""
                 parts.append(f'<div class="svt-flag">{prefix}{html.escape(_item_text(flag, ("message", "text", "summary", "flag", "id")))}</div>')
         missing = rec.get("missing") or []
-        questions = answer.get("clarifying_questions") or []
-        if questions or missing:
+        questions = [str(q) for q in answer.get("clarifying_questions") or []]
+        if not questions:  # the facts that could change the route first, at most three
+            ranked = sorted(missing, key=lambda m: not (isinstance(m, dict) and m.get("could_flip")))
+            for m in ranked[:3]:
+                if isinstance(m, str):
+                    questions.append(schema[m].question if m in schema else m)
+                else:
+                    questions.append(_item_text(m, ("question", "fact", "name")))
+        if questions:
             parts.append("<p><strong>To firm this up, tell me</strong></p><ul>")
-            shown = questions or [
-                schema[m].question if isinstance(m, str) and m in schema else _item_text(m, ("question", "fact", "name")) for m in missing
-            ]
-            for q in shown:
-                parts.append(f"<li>{html.escape(str(q))}</li>")
+            parts += [f"<li>{html.escape(q)}</li>" for q in questions]
             parts.append("</ul>")
+        others = len(missing) - len(questions)
+        if missing and others > 0:
+            parts.append(f'<p class="svt-muted">{others} other fact(s) are not known; you can set them under "Correct the facts and re-run".</p>')
     else:
         parts.append("<h3>Facts understood</h3>")
         parts.append('<p class="svt-muted">This question asked for information, so no route was recommended.</p>')
@@ -483,6 +489,8 @@ def render_sources(answer: dict[str, Any] | None, shown_types: list[str] | None)
         parts.append(
             f'<details class="svt-source" id="source-{n}" data-source-type="{_attr(c.get("source_type"))}">'
             f"<summary>[{n}] {html.escape(c.get('title') or '')}"
+            + (f": {html.escape(passage.heading)}" if passage is not None and passage.heading != c.get("title") else "")
+            +
             f'<span class="svt-badge">{html.escape(kind)}</span></summary><div class="svt-source-body">'
         )
         if passage is not None:

@@ -116,9 +116,9 @@ def page(app_url):
         browser.close()
 
 
-def shot(pg, name: str) -> None:
+def shot(pg, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / name), full_page=True)
+    pg.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 def send(pg, text: str, turn: int) -> float:
@@ -166,9 +166,11 @@ def test_recommendation_shows_route_and_citation(page):
     expect(facts.locator("tr[data-fact='interests']")).to_contain_text("converge")
     expect(facts.locator("tr[data-fact='interests']")).to_contain_text("shared goals")
     expect(page.locator("#svt-audit-id")).not_to_be_empty()
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "chat.png", full_page=False)  # the README's picture: what the officer sees first
     page.locator("#svt-trace > summary").click()
     expect(page.locator("#svt-trace").get_by_text("rule(s) fired")).to_be_visible()
-    shot(page, "chat.png")
+    shot(page, "rule-trace.png")
 
 
 def test_open_source_shows_highlighted_quote(page):
