@@ -319,8 +319,13 @@ def audit_show(audit_id: str) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="File to write (default: stdout).")
 def audit_export(fmt: str, output: str) -> None:
     """Every record, as JSON lines or CSV."""
-    with click.open_file(output, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-        count = _audit_log().export(fmt, out)
+    import sys
+
+    if output == "-":
+        count = _audit_log().export(fmt, sys.stdout)
+    else:
+        with open(output, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+            count = _audit_log().export(fmt, out)
     if output != "-":
         click.echo(f"Exported {count} records to {output}.", err=True)
 
