@@ -204,7 +204,7 @@ def _choose(page, fact: str, option: str) -> None:
 def test_changing_facts_changes_route(page):
     from playwright.sync_api import expect
 
-    page.get_by_text("Correct the facts and re-run").click()
+    page.get_by_text("Correct the facts and re-run", exact=True).click()
     expect(page.locator("#fact-interests input")).to_have_value("converge")
     _choose(page, "interests", "diverge")
     _choose(page, "value_delivery", "clear specification")
@@ -236,7 +236,7 @@ def test_follow_up_uses_earlier_facts(page):
     expect(row).to_contain_text("emergent process")
     expect(row).to_contain_text("from an earlier question")
     expect(page.locator("#svt-route")).to_have_text("Collaboration")
-    page.get_by_text("Correct the facts and re-run").scroll_into_view_if_needed()
+    page.get_by_text("Correct the facts and re-run", exact=True).scroll_into_view_if_needed()
     expect(page.locator("#fact-value_delivery input")).to_have_value("emergent process")
     shot(page, "follow-up.png")
 
