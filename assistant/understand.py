@@ -355,10 +355,12 @@ def _parse_date(text: str, now: dt.date | None) -> tuple[str, tuple[int, int]] |
         s = sentence.group(0)
         if not _PROCUREMENT_CUE.search(s):
             continue
+        seen: list[tuple[int, int]] = []  # a date rejected whole must not be re-read in part
         for rx in _DATE_PATTERNS:
             m = rx.search(s)
-            if not m:
+            if not m or any(m.start() < b and m.end() > a for a, b in seen):
                 continue
+            seen.append((m.start(), m.end()))
             if re.search(r"\b(?:before|after|since|until|prior to)\s*$", s[:m.start()], re.I):
                 continue
             gd = m.groupdict()
