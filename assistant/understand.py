@@ -197,6 +197,8 @@ def _is_mention_clause(clause: str) -> bool:
     """A clause that talks ABOUT a concept (what is X, the toolkit says X), not the officer's case."""
     if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
         return True
+    if re.match(r"(?:should|shall|could|can) (?:we|the council|i) (?:be )?(?:us(?:e|ing)|adopt|adopting|try|consider)\b", clause):
+        return True  # "should we use open book?" asks about X; it does not say the case has X
     return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
 
 
@@ -451,7 +453,11 @@ _ROUTE_REQUEST = re.compile(
     r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|what (?:would|does) the toolkit "
     r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
     r"open procedure\s*\?|is (?:competition|collaboration) (?:fine|right|the only)|"
-    r"what model|models fit|model fits|what procedure|which procedure|how do we commission",
+    r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
+    r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
+    r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
+    r"what are (?:the|our) options|the right (?:process|route|procedure|approach)|all good\s*\?|"
+    r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)",
     re.I,
 )
 _INFO_REQUEST = re.compile(
@@ -474,9 +480,11 @@ def _classify_intent(text: str, facts: dict[str, FactValue]) -> Intent:
     if situation:
         # a situation plus an explicit information question (thresholds, "do we need to
         # advertise?") is information; a situation on its own asks what to do
-        if re.search(r"threshold|\bdo we (?:need|have) to advertise|below threshold rules", text, re.I):
+        if re.search(r"threshold|\bdo we (?:need|have) to (?:advertise|go out to tender|tender)|below threshold rules", text, re.I):
             return "information"
         return "recommendation"
+    if facts and "?" not in text and _FIRST_PERSON.search(text.lower()):
+        return "recommendation"  # a statement of the officer's own case, asking nothing else
     return "information"
 
 
