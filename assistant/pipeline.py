@@ -321,6 +321,10 @@ class Assistant:
         understanding = understand(question, now=now)
         intent = understanding.intent
         merged = merge_facts(understanding.facts, officer, earlier)
+        if intent == "out_of_scope" and merged and _ROUTE_ASK_RE.search(question):
+            # A follow-up such as "which route then?" names no service itself, but the
+            # conversation (or the officer) has already described the situation.
+            intent = "recommendation"
         notes += list(getattr(understanding, "notes", []) or [])
         if intent != "recommendation" and any(v is not None for v in officer.values()):
             notes.append("You set facts but asked for information; the facts are kept for your next recommendation question.")
