@@ -24,7 +24,7 @@ def test_size_and_kinds(cases):
     assert kinds["recommendation"] and kinds["information"] and kinds["out_of_scope"] and kinds["adversarial"]
     attacks = {c.attack for c in cases if c.kind == "adversarial"}
     assert {"injection", "html", "long", "multi"} <= attacks
-    assert max(len(c.question) for c in cases) > 2000  # the very long question
+    assert max(len(c.question) for c in cases) > 2000  # 2,225 characters  # the very long question
 
 
 def test_paraphrase_groups(cases):
