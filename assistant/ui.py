@@ -145,6 +145,12 @@ document.addEventListener('click', function (event) {
 # --- the assistant (one per process, loaded in the background at start) --------------------
 
 _LOCK = threading.Lock()
+# A recommendation that names models and asks about the law takes every path of the pipeline, so
+# everything it loads lazily is loaded before the first officer's question.
+WARM_UP_QUESTION = (
+    "Providers share our goals and the value will emerge through an iterative process; "
+    "how should we commission a day service, and what does the law say?"
+)
 
 
 def _assistant():
@@ -162,7 +168,7 @@ def _warm_up() -> None:
         if "record" in inspect.signature(assistant.ask).parameters:
             # One unrecorded question loads what the pipeline builds lazily (lexicons, vectors).
             with _LOCK:
-                assistant.ask("How should we commission a homelessness service?", record=False)
+                assistant.ask(WARM_UP_QUESTION, record=False)
         print(f"Assistant ready: {len(assistant.index.passages)} passages, corpus version {assistant.index.version}.", file=sys.stderr, flush=True)
     except Exception:  # noqa: BLE001 - the first question reports the error to the officer
         log.exception("warming up the assistant failed")
