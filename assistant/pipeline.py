@@ -295,6 +295,18 @@ class Assistant:
         chosen += rest[: max(0, limit - len(chosen))]
         return [c.hit for c in chosen]
 
+    def examples(self, g: Gathered, decision: Any) -> list[ScoredPassage]:
+        """Up to EXAMPLES_MAX relevant case studies, one per case: those tagged with a model the
+        decision names first, then those found by a model's widened search, then by relevance."""
+        models = {m.model for m in decision.models[:3]}
+        pool = [c for c in g.candidates.values() if c.hit.passage.source_type == "case_study" and c.via.split(":")[0] in ("question", "model") and g.relevant(c)]
+        pool.sort(key=lambda c: (not set(c.hit.passage.models) & models, not c.via.startswith("model:"), -c.relevance, c.hit.passage.id))
+        chosen: list[ScoredPassage] = []
+        for c in pool:
+            if c.hit.passage.doc_id not in {h.passage.doc_id for h in chosen}:
+                chosen.append(c.hit)
+        return chosen[:EXAMPLES_MAX]
+
     # --- ask ------------------------------------------------------------------------------------
 
     def ask(
@@ -349,7 +361,7 @@ class Assistant:
             g = self.gather(question, decision, source_type, info_query)
             types = self._types(source_type)
             if decision is not None:
-                examples = self.balanced(g, ["case_study"] if "case_study" in types else [], EXAMPLES_MAX, EXAMPLES_MAX, vias=("question", "model"))
+                examples = self.examples(g, decision) if "case_study" in types else []
                 info: list[ScoredPassage] = []
                 if info_query:
                     rule_ids = {pid for pid, c in g.candidates.items() if c.via == "rule"}
