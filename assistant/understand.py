@@ -469,7 +469,51 @@ _INFO_REQUEST = re.compile(
 )
 
 
-def _classify_intent(text: str, facts: dict[str, FactValue]) -> Intent:
+_INFO_START = re.compile(
+    r"^\s*(?:[a-z ,!']{0,12}[,!.:]\s*)?(?:what|whats|what's|why|when|where|who|is there|are there|"
+    r"does the|do councils|can an?|could you (?:outline|explain|tell)|how long|how does|how do councils|"
+    r"tell me|explain|define|summari[sz]e|list)\b",
+    re.I,
+)
+INTENT_EXAMPLES_PATH = Path(__file__).resolve().parent / "intent_examples.yaml"
+INTENT_K = 7
+
+
+@lru_cache(maxsize=1)
+def _intent_examples() -> tuple[np.ndarray, tuple[str, ...]]:
+    """Embedded dev-split examples (assistant/intent_examples.yaml) for the kNN step."""
+    from assistant.embeddings import embed
+
+    examples = yaml.safe_load(INTENT_EXAMPLES_PATH.read_text(encoding="utf-8")) or []
+    vectors = embed([e["question"] for e in examples])
+    return vectors, tuple(e["intent"] for e in examples)
+
+
+def _knn_intent(text: str) -> Intent | None:
+    """Cosine-weighted vote of the INTENT_K nearest examples, between recommendation and information."""
+    from assistant.embeddings import embed
+
+    vectors, labels = _intent_examples()
+    if not len(labels):
+        return None
+    sims = vectors @ embed([text[:1000]])[0]
+    votes: dict[str, float] = {}
+    for j in np.argsort(-sims, kind="stable")[:INTENT_K]:
+        votes[labels[j]] = votes.get(labels[j], 0.0) + float(sims[j])
+    best = max(sorted(votes), key=lambda k: votes[k])
+    return best if best in ("recommendation", "information") else None
+
+
+def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = False) -> Intent:
+    """Rules where they are decisive, a kNN over dev examples at the recommendation/information border.
+
+    1. no commissioning vocabulary and no fact -> out_of_scope;
+    2. "in general" with no situation fact -> information;
+    3. a request for a route, model, procedure or advice -> recommendation;
+    4. opens as a question about something (what is, is there, can a...) with no situation fact
+       -> information;
+    5. otherwise the kNN vote (when the embedding model is in use), else the rules below.
+    """
     situation = [f for f in facts if f in SITUATION_FACTS]
     if not _DOMAIN.search(text) and not facts:
         return "out_of_scope"
@@ -477,6 +521,12 @@ def _classify_intent(text: str, facts: dict[str, FactValue]) -> Intent:
         return "information"
     if _ROUTE_REQUEST.search(text):
         return "recommendation"
+    if _INFO_START.search(text) and not situation:
+        return "information"
+    if use_knn:
+        voted = _knn_intent(text)
+        if voted:
+            return voted
     if situation:
         # a situation plus an explicit information question (thresholds, "do we need to
         # advertise?") is information; a situation on its own asks what to do
@@ -636,7 +686,7 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
             facts[fact] = fv
 
     facts = {k: facts[k] for k in sorted(facts)}
-    intent = _classify_intent(clean_text if clean_text.strip() else text, facts)
+    intent = _classify_intent(clean_text if clean_text.strip() else text, facts, use_knn=use_similarity)
     if skip and not clean_text.strip():
         intent = "recommendation" if re.search(r"recommend|competition|collaboration|route", text, re.I) and \
             _DOMAIN.search(text) and not re.search(r"system prompt|my company", text, re.I) else "out_of_scope"
