@@ -810,7 +810,7 @@ def browse(query: str, source_choice: str):
         passages = [p for p in assistant.index.passages if not source_type or p.source_type == source_type]
         passages.sort(key=lambda p: (p.title, p.reference))
         note = f"All {len(passages)} passages" + (f" of type {SOURCE_TYPES.get(source_type, source_type)}" if source_type else "") + "; type words to search."
-    choices = [(f"{p.title}: {p.reference}", p.id) for p in passages]
+    choices = [(f"{p.title}" + (f" › {p.heading}" if p.heading != p.title else "") + f" ({p.reference})", p.id) for p in passages]
     return gr.update(choices=choices, value=None), note, render_passage(None)
 
 

@@ -218,8 +218,11 @@ def test_changing_facts_changes_route(page):
     row = page.locator("#svt-facts tr[data-fact='interests']")
     expect(row).to_contain_text("diverge")
     expect(row).to_contain_text("set by you")
-    expect(page.locator("#svt-chat").get_by_text("Re-run with the facts you set")).to_be_visible()
-    page.locator("#svt-card").scroll_into_view_if_needed()
+    rerun_note = page.locator("#svt-chat").get_by_text("Re-run with the facts you set")
+    rerun_note.scroll_into_view_if_needed()
+    expect(rerun_note).to_be_visible()
+    expect(page.locator("#svt-chat").get_by_text("treat this as a competition", exact=False)).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "fact-changed.png")
 
 
