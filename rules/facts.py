@@ -33,12 +33,15 @@ class FactSpec(BaseModel):
     question: str
     source: str
     values: tuple[str, ...] = ()
-    # side per enum value: for the nine toolkit dimensions the first value is the
-    # competition side and the second the collaboration side; other facts have no side.
+    # side per value: for the nine toolkit dimensions the first value is the competition side
+    # and the second the collaboration side; a collaboration signal (a yes/no fact that asks
+    # for one of the toolkit's collaborative routes) points to collaboration when "true".
     sides: dict[str, Side | None] = {}
 
     def side_of(self, value: Any) -> Side | None:
         """The route a known value points to, or None."""
+        if self.kind == "bool":
+            return self.sides.get("true" if value is True else "false") if isinstance(value, bool) else None
         return self.sides.get(value) if self.kind == "enum" else None
 
 
@@ -55,8 +58,10 @@ def _dimension(name: str, comp: str, coll: str, label: str, question: str, ancho
     )
 
 
-def _flag(name: str, label: str, question: str, source: str, group: Group = "model") -> FactSpec:
-    return FactSpec(name=name, kind="bool", group=group, label=label, question=question, source=source)
+def _flag(name: str, label: str, question: str, source: str, group: Group = "model", signal: bool = False) -> FactSpec:
+    """A yes/no fact; `signal`: "yes" asks for a collaborative route the toolkit names."""
+    sides = {"true": COLLABORATION} if signal else {}
+    return FactSpec(name=name, kind="bool", group=group, label=label, question=question, source=source, sides=sides)
 
 
 _SPECS: tuple[FactSpec, ...] = (
@@ -121,30 +126,30 @@ _SPECS: tuple[FactSpec, ...] = (
     _flag(
         "multiple_providers_coordinate", "Several providers must coordinate",
         "Do several providers need to work together as one system to get the outcome?",
-        "toolkit-legal-routes#alliance-contracts",
+        "toolkit-legal-routes#alliance-contracts", signal=True,
     ),
     _flag(
         "needs_development", "No existing solution",
         "Does the solution still need to be researched or developed, because nothing on the "
         "market meets the need?",
-        "toolkit-legal-routes#innovation-partnerships",
+        "toolkit-legal-routes#innovation-partnerships", signal=True,
     ),
     _flag(
         "community_assets", "Community-held assets",
         "Is it about land, buildings or homes to be held for the long-term benefit of a local "
         "community?",
-        "toolkit-legal-routes#community-land-trusts",
+        "toolkit-legal-routes#community-land-trusts", signal=True,
     ),
     _flag(
         "co_owned_resource", "Co-owned and co-governed resource",
         "Will the resource or enterprise be co-owned and co-governed by the council and a "
         "community association?",
-        "toolkit-legal-routes#public-commons-partnerships",
+        "toolkit-legal-routes#public-commons-partnerships", signal=True,
     ),
     _flag(
         "cooperative_provider", "Co-operative, mutual or spin-out provider",
         "Is (or will) the provider be a co-operative, a mutual or a staff spin-out?",
-        "toolkit-legal-routes#cooperatives-as-contracts",
+        "toolkit-legal-routes#cooperatives-as-contracts", signal=True,
     ),
     _flag(
         "dialogue_needed", "Dialogue or negotiation needed",
@@ -156,7 +161,7 @@ _SPECS: tuple[FactSpec, ...] = (
         "relational_assessment", "Assess relational qualities",
         "Do you want to assess partners on relational qualities such as trust, values and "
         "willingness to share information?",
-        "toolkit-legal-routes#relational-imperatives",
+        "toolkit-legal-routes#relational-imperatives", signal=True,
     ),
     _flag(
         "framework_available", "A suitable framework exists",
@@ -222,6 +227,8 @@ _SPECS: tuple[FactSpec, ...] = (
 
 FACTS: dict[str, FactSpec] = {spec.name: spec for spec in _SPECS}
 DIMENSIONS: tuple[str, ...] = tuple(n for n, s in FACTS.items() if s.group == "dimension")
+# Facts that may carry a route vote: the nine dimensions and the collaboration signals.
+SIDED: tuple[str, ...] = tuple(n for n, s in FACTS.items() if s.sides)
 
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}

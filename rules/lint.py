@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rules.engine import CONDITION_OPS, DERIVED, FLAG_KINDS, MODEL_NAMES, Rule, Ruleset, load_ruleset
-from rules.facts import DIMENSIONS, FACTS
+from rules.facts import DIMENSIONS, FACTS, SIDED
 from rules.legal import load_parameters
 
 # Placeholders a flag text may use: keys that rules/legal.py can put in the context.
@@ -63,8 +63,8 @@ def _check_action(rule: Rule) -> list[str]:
     if a.vote:
         if a.weight < 1:
             errors.append(f"{rule.id}: a vote needs a positive weight")
-        if any(n not in DIMENSIONS for n in rule.facts):
-            errors.append(f"{rule.id}: route votes may read only the nine toolkit dimensions")
+        if any(n not in SIDED for n in rule.facts):
+            errors.append(f"{rule.id}: route votes may read only facts with a side (the nine toolkit dimensions and the collaboration signals)")
     if a.model:
         if a.model not in MODEL_NAMES:
             errors.append(f"{rule.id}: unknown model {a.model!r}")

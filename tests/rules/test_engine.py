@@ -72,16 +72,17 @@ def test_the_version_is_a_content_hash_of_rules_and_parameters():
     base = parse_ruleset(RULESET_TEXT, PARAMS_TEXT)
     assert base.version == load_ruleset().version == decide({}).ruleset_version
     assert parse_ruleset(RULESET_TEXT + "\n# a comment\n", PARAMS_TEXT).version == base.version
-    changed = RULESET_TEXT.replace("quorum: 3", "quorum: 2")
+    changed = RULESET_TEXT.replace("quorum: 2", "quorum: 3")
     assert parse_ruleset(changed, PARAMS_TEXT).version != base.version
     assert parse_ruleset(RULESET_TEXT, PARAMS_TEXT.replace("207720", "207721")).version != base.version
 
 
 def test_a_different_ruleset_changes_the_decision_and_its_version():
-    strict = parse_ruleset(RULESET_TEXT.replace("quorum: 3", "quorum: 2"), PARAMS_TEXT)
+    strict = parse_ruleset(RULESET_TEXT.replace("quorum: 2", "quorum: 3"), PARAMS_TEXT)
     facts = {"outputs": "emergent_uncertain"}
-    assert decide(facts).route == "undetermined"
-    assert decide(facts, ruleset=strict).route == "collaboration"
+    assert decide(facts).route == "collaboration"
+    assert decide(facts, ruleset=strict).route == "undetermined"
+    assert decide(facts, ruleset=strict).ruleset_version != decide(facts).ruleset_version
 
 
 def test_the_shipped_ruleset_passes_its_lint():
@@ -92,7 +93,7 @@ def test_the_shipped_ruleset_passes_its_lint():
     (lambda r: r["rules"].append(dict(r["rules"][0])), "duplicate rule id"),
     (lambda r: r["rules"][0]["when"].update(colour="blue"), "unknown fact 'colour'"),
     (lambda r: r["rules"][0]["when"].update(interests="sideways"), "is not a value of 'interests'"),
-    (lambda r: r["rules"][0]["when"].update(needs_development=True), "route votes may read only"),
+    (lambda r: r["rules"][0]["when"].update(dialogue_needed=True), "route votes may read only"),
     (lambda r: r["rules"][-1]["then"].update(ask="colour"), "asks about unknown fact"),
     (lambda r: r["rules"].append({"id": "bad-evidence", "when": {"interests": {"known": False}},
                                   "then": {"vote": "competition", "weight": 1}, "because": "x.", "source": ["a#b"]}),

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.engine import decide, load_ruleset
-from rules.facts import DIMENSIONS, FACTS
+from rules.facts import DIMENSIONS, FACTS, SIDED
 
 SETTINGS = settings(max_examples=200, deadline=None)
 # values near the figures in force, so the properties are tried where the law changes
@@ -94,6 +94,14 @@ def test_monotone_adding_a_side_never_moves_toward_the_other(facts, name, side):
 
 
 @SETTINGS
+@given(situations(), st.sampled_from([n for n in SIDED if FACTS[n].kind == "bool"]))
+def test_monotone_adding_a_collaboration_signal_never_moves_toward_competition(facts, name):
+    without = {k: v for k, v in facts.items() if k != name}
+    for before in (without, {**without, name: False}):
+        assert not_toward(decide(before).route, decide({**without, name: True}).route, "collaboration"), name
+
+
+@SETTINGS
 @given(situations(), st.sampled_from(DIMENSIONS))
 def test_monotone_switching_a_row_to_one_side_never_moves_toward_the_other(facts, name):
     comp, coll = FACTS[name].values
@@ -131,10 +139,11 @@ def test_missing_lists_each_unknown_fact_once_and_could_flip_is_exact(facts):
     d = decide(facts)
     assert sorted(m.fact for m in d.missing) == sorted(n for n in FACTS if n not in facts)
     for m in d.missing:
-        if m.fact not in DIMENSIONS:  # only the nine rows vote (the lint enforces it)
+        if m.fact not in SIDED:  # only facts with a side vote (the lint enforces it)
             assert not m.could_flip, m.fact
             continue
-        flips = any(decide({**facts, m.fact: v}).route != d.route for v in FACTS[m.fact].values)
+        values = FACTS[m.fact].values or (True, False)
+        flips = any(decide({**facts, m.fact: v}).route != d.route for v in values)
         assert m.could_flip == flips, m.fact
     flags = [m.could_flip for m in d.missing]
     assert flags == sorted(flags, reverse=True)  # facts that could flip the route come first
