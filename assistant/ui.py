@@ -848,6 +848,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                             feedback_options=None,
                             buttons=["copy"],
                             sanitize_html=True,
+                            group_consecutive_messages=False,  # a re-run is its own answer
                         )
                         question = gr.Textbox(
                             label="Your question",
