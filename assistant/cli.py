@@ -73,14 +73,8 @@ def _print_answer(answer) -> None:
     from rich.markdown import Markdown
 
     console = Console()
-    rec = answer.recommendation
-    if rec:
-        console.print(f"[bold]Recommendation:[/bold] {rec.get('route')}")
+    # The composed answer already states the recommendation and the clarifying questions.
     console.print(Markdown(answer.answer))
-    if answer.clarifying_questions:
-        console.print("\n[bold]To firm this up, tell me:[/bold]")
-        for q in answer.clarifying_questions:
-            console.print(f"  - {q}")
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
