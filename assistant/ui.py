@@ -927,6 +927,7 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
             button_primary_background_fill="*primary_700",
             button_primary_background_fill_hover="*primary_800",
             button_primary_text_color="white",
+            block_info_text_color="*neutral_700",  # the fact questions under each control: readable grey
         ),
         "head": HEAD,
         "footer_links": [],
