@@ -148,7 +148,7 @@ def _threshold_context(facts: dict[str, Any], params: dict[str, Any], regime: st
         ctx["threshold_check"] = "depends" if needs else "no_verified_figure"
         known = [f.value for f in figures if f is not None]
         if known:
-            ctx["threshold_range"] = f"{money(min(known))} to {money(max(known))}"
+            ctx["threshold_range"] = _range_text(known)
         return ctx
     ctx["threshold_position"] = pos
     ctx["threshold_check"] = "decided" if not needs else "decided_for_every_candidate"
@@ -161,9 +161,14 @@ def _threshold_context(facts: dict[str, Any], params: dict[str, Any], regime: st
         ctx["threshold_category"] = _CATEGORY_NAMES[cats[0]]
         ctx["threshold_period"] = _period_text(fig, series)
     else:
-        values = [f.value for f in figures if f is not None]
-        ctx["threshold_range"] = f"{money(min(values))} to {money(max(values))}"
+        ctx["threshold_range"] = _range_text([f.value for f in figures if f is not None])
     return ctx
+
+
+def _range_text(values: list[Any]) -> str:
+    """'£X' when every candidate figure is the same, else '£X to £Y'."""
+    low, high = min(values), max(values)
+    return money(low) if low == high else f"{money(low)} to {money(high)}"
 
 
 def _below_threshold_context(facts: dict[str, Any], params: dict[str, Any], regime: str | None) -> dict[str, Any]:
