@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test index lint bench system-deps clean
+.PHONY: install run test index lint bench screenshots system-deps clean
 
 install: $(STAMP) system-deps
 
@@ -39,6 +39,10 @@ test: install
 lint: $(STAMP)
 	$(BIN)/svt corpus lint
 	$(BIN)/svt rules lint
+
+# Refresh the committed screenshots (docs/screenshots) by running the browser tests.
+screenshots: install
+	SVT_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/ui/test_ui_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
