@@ -9,7 +9,8 @@ Definitions (also in eval/README.md):
   the pipeline retrieved for that answer, whose quote is a verbatim substring of that passage
   (whitespace runs compared as one space, since passages are stored with line breaks).
 - groundedness: share of claim sentences whose content words are covered by the quotes they
-  cite at or above GROUNDED_THRESHOLD (see `groundedness`).
+  cite at or above GROUNDED_THRESHOLD (see `groundedness`; the officer's quoted words and unmarked
+  decision text are not claims).
 """
 
 from __future__ import annotations
@@ -162,6 +163,16 @@ def answer_sentences(answer_text: str) -> list[str]:
     return [s.strip() for s in _SENT_SPLIT.split(text) if s and s.strip()]
 
 
+# The officer's own words, quoted back in an answer ("you said “…”", "you said: “…”") and the note
+# "(you set this)": they report the question, not the corpus, so they are not part of a claim.
+_OFFICER_WORDS = re.compile(r"\byou said:?\s*“[^”]*”|\(you set this\)", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """Text as `answer_sentences` sees it: Markdown emphasis and list marks gone, one line."""
+    return norm_ws(_MD.sub(lambda m: " " if m.group(1) else "", text))
+
+
 def groundedness(
     answer_text: str,
     citations: Sequence[dict[str, Any]],
@@ -170,22 +181,27 @@ def groundedness(
 ) -> tuple[int, int, list[dict[str, Any]]]:
     """(grounded claim sentences, claim sentences, per-sentence details) for one answer.
 
-    A claim sentence has at least MIN_CLAIM_WORDS content words and is not decision text (a
-    sentence contained in one of `exempt_texts`: the rules' recommendation and clarifying
-    questions, which come from the audited ruleset, not from the corpus). It is grounded when it
-    carries at least one [n] marker and the share of its content words found in the content words
-    of the quotes it cites is >= threshold. A claim with no marker is ungrounded.
+    The officer's quoted words (`you said “…”`, `(you set this)`) are removed from a sentence first:
+    they are the question, not a claim. A claim sentence then has at least MIN_CLAIM_WORDS content
+    words and is not unmarked decision text: a sentence without a [n] marker that is contained in
+    one of `exempt_texts` (the rules' recommendation, clarifying questions, the reasons and legal
+    flags of the decision, which come from the audited ruleset, not from the corpus), compared with
+    Markdown emphasis removed and a closing "." or ":" ignored. A sentence that carries a marker is
+    always checked. It is grounded when it carries at least one [n] marker and the share of its
+    content words found in the content words of the quotes it cites is >= threshold. A claim with
+    no marker is ungrounded.
     """
     quotes = {int(c["marker"]): c.get("quote") or "" for c in citations}
-    exempt = [norm_ws(t).lower() for t in exempt_texts if t]
+    exempt = [_plain(t).lower() for t in exempt_texts if t]
     grounded, total, details = 0, 0, []
     for sentence in answer_sentences(answer_text):
-        words = content_words(sentence)
-        bare = norm_ws(MARKER_RE.sub("", sentence)).lower().rstrip(" .")
-        if len(words) < MIN_CLAIM_WORDS or (bare and any(bare in e for e in exempt)):
+        claim = _OFFICER_WORDS.sub(" ", sentence)
+        words = content_words(claim)
+        markers = [int(m) for m in MARKER_RE.findall(sentence)]
+        bare = norm_ws(MARKER_RE.sub("", claim)).lower().rstrip(" .:")
+        if len(words) < MIN_CLAIM_WORDS or (not markers and bare and any(bare in e for e in exempt)):
             continue
         total += 1
-        markers = [int(m) for m in MARKER_RE.findall(sentence)]
         covered = set().union(*(content_words(quotes.get(m, "")) for m in markers)) if markers else set()
         coverage = len(words & covered) / len(words)
         ok = bool(markers) and coverage >= threshold

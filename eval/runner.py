@@ -64,15 +64,19 @@ def canonical(answer: dict[str, Any] | None) -> Any:
 def system_ranking(answer: dict[str, Any] | None) -> list[str]:
     """The passages the pipeline retrieved for the answer, in the pipeline's own order.
 
-    `answer.retrieved` lists candidates as gathered (per source type, then widening); the
-    pipeline ranks them by `relevance` (Assistant.balanced), so that order is used when present,
-    with the list order breaking ties. Entries without `relevance` keep their list order.
+    The pipeline lists `answer.retrieved` best first and numbers it (`rank`, 1 = best; see
+    docs/answers.md), so `rank` gives the order when every entry has one. Older answers without
+    `rank` are ordered by `relevance`, with the list order breaking ties; entries with neither
+    keep their list order.
     """
     if not answer:
         return []
     entries = [e for e in answer.get("retrieved") or [] if isinstance(e, dict)]
     ids = [e.get("passage_id") or e.get("id") for e in entries]
-    if entries and all(isinstance(e.get("relevance"), (int, float)) for e in entries):
+    if entries and all(isinstance(e.get("rank"), int) for e in entries):
+        order = sorted(range(len(entries)), key=lambda i: (entries[i]["rank"], i))
+        ids = [ids[i] for i in order]
+    elif entries and all(isinstance(e.get("relevance"), (int, float)) for e in entries):
         order = sorted(range(len(entries)), key=lambda i: (-entries[i]["relevance"], i))
         ids = [ids[i] for i in order]
     return [pid for pid in dict.fromkeys(ids) if pid]
@@ -91,17 +95,30 @@ def predicted_route(answer: dict[str, Any] | None) -> str:
 
 
 def _exempt_texts(answer: dict[str, Any]) -> list[str]:
-    """Decision text and fixed notices, which are not claims drawn from the corpus."""
+    """Decision text and fixed notices, which are not claims drawn from the corpus.
+
+    Decision text is what the rules engine produced for this answer (in `answer.recommendation`):
+    the route paragraph, the clarifying questions and the questions about missing facts, the
+    reasons of the rules that fired, the models' reasons and the legal flags' texts. It comes from
+    the audited ruleset, so it is exempt when the answer shows it without a [n] marker
+    (`metrics.groundedness` checks every sentence that carries a marker).
+    """
     out = list(answer.get("clarifying_questions") or [])
-    if answer.get("recommendation") is not None:
+    rec = answer.get("recommendation")
+    if rec is not None:
         out.append((answer.get("answer") or "").split("\n\n", 1)[0])  # the decision sentence
+        if isinstance(rec, dict):
+            out += [t.get("because") or "" for t in rec.get("rule_trace") or [] if isinstance(t, dict) and t.get("fired")]
+            out += [m.get("because") or "" for m in rec.get("models") or [] if isinstance(m, dict)]
+            out += [f.get("text") or "" for f in rec.get("legal_flags") or [] if isinstance(f, dict)]
+            out += [m.get("question") or "" for m in rec.get("missing") or [] if isinstance(m, dict)]
     try:
         from assistant import compose
 
         out += [getattr(compose, n) for n in ("NOT_COVERED_TEXT", "OUT_OF_SCOPE_TEXT") if isinstance(getattr(compose, n, None), str)]
     except ImportError:  # pragma: no cover
         pass
-    return out
+    return [t for t in out if t]
 
 
 class _Asker:

@@ -88,6 +88,33 @@ def test_groundedness():
     assert (g, t) == (0, 0)
 
 
+
+def test_groundedness_officer_words_and_decision_text():
+    cites = [{"marker": 1, "quote": "The open procedure is a single-stage competitive tendering procedure."}]
+    # the officer's quoted words are not a claim; the cited sentence beside them still is
+    text = "- **Interests of the parties** (you said “we all want the same thing for residents”): The open procedure is a single-stage competitive tendering procedure [1]."
+    g, t, d = m.groundedness(text, cites)
+    assert (g, t) == (1, 1) and d[0]["coverage"] == 0.75  # the label words, not the officer's
+    g, t, _ = m.groundedness("You said: “we all want the same thing for residents here”.", cites)
+    assert (g, t) == (0, 0)
+    # quoting the officer does not hide an ungrounded claim in the same sentence
+    g, t, _ = m.groundedness("You said: “shared goals”. Alliances share risk between many providers in housing [1].", cites)
+    assert (g, t) == (0, 1)
+    g, t, _ = m.groundedness("You said “shared goals”, so alliances always share risk between many providers [1].", cites)
+    assert (g, t) == (0, 1)
+    # decision text is exempt with its Markdown emphasis and as a lead-in ending in ":"
+    decision = "Treat this as a **collaboration**: the partners work towards a shared purpose."
+    g, t, _ = m.groundedness("**Recommendation:** treat this as a **collaboration**: the partners work towards a shared purpose.", [], exempt_texts=[decision])
+    assert (g, t) == (0, 0)
+    g, t, _ = m.groundedness("- A tender notice is still needed unless a direct award applies:", [], exempt_texts=["A tender notice is still needed unless a direct award applies."])
+    assert (g, t) == (0, 0)
+    # ...but decision text that carries a marker is checked against its quote
+    g, t, _ = m.groundedness("A tender notice is still needed unless a direct award applies [1].", cites, exempt_texts=["A tender notice is still needed unless a direct award applies."])
+    assert (g, t) == (0, 1)
+    # text that is not in the decision is a claim even beside decision text
+    g, t, _ = m.groundedness("A tender notice is never needed for care.", cites, exempt_texts=["A tender notice is still needed unless a direct award applies."])
+    assert (g, t) == (0, 1)
+
 def test_paraphrase_consistency():
     assert m.paraphrase_consistency({"g1": ["a", "a"], "g2": ["b", "b", "b"]}) == 1.0
     assert m.paraphrase_consistency({"g1": ["a", "b"], "g2": [None, None]}) == 0.5
