@@ -103,8 +103,8 @@ def test_groundedness_officer_words_and_decision_text():
     g, t, _ = m.groundedness("You said “shared goals”, so alliances always share risk between many providers [1].", cites)
     assert (g, t) == (0, 1)
     # decision text is exempt with its Markdown emphasis and as a lead-in ending in ":"
-    decision = "Treat this as a **collaboration**: the partners work towards a shared purpose."
-    g, t, _ = m.groundedness("**Recommendation:** treat this as a **collaboration**: the partners work towards a shared purpose.", [], exempt_texts=[decision])
+    decision = "**Recommendation:** treat this as a **collaboration**: the partners work towards a shared purpose."
+    g, t, _ = m.groundedness(decision + "\n\n**Why**", [], exempt_texts=[decision])
     assert (g, t) == (0, 0)
     g, t, _ = m.groundedness("- A tender notice is still needed unless a direct award applies:", [], exempt_texts=["A tender notice is still needed unless a direct award applies."])
     assert (g, t) == (0, 0)
