@@ -17,22 +17,11 @@ from pathlib import Path
 import yaml
 
 from assistant.contracts import Passage
+from rules.engine import MODEL_NAMES
 
 REQUIRED_FIELDS = ("id", "title", "source_type", "source", "reference", "url", "as_of")
 SOURCE_TYPES = ("toolkit", "legal", "case_study", "user")
 FOLDER_TYPES = {"toolkit": "toolkit", "legal": "legal", "case_studies": "case_study"}
-MODEL_NAMES = (
-    "open_procedure",
-    "competitive_flexible_procedure",
-    "public_commons_partnership",
-    "alliance_contract",
-    "innovation_partnership",
-    "cooperative_contract",
-    "community_land_trust",
-    "relational_imperatives",
-    "direct_award",
-    "framework",
-)
 OVERRIDE_KEYS = ("reference", "url", "as_of")
 # Headings at these levels start a passage; the chunking version folds this in.
 SPLIT_LEVELS = (1, 2, 3, 4)

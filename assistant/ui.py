@@ -29,6 +29,7 @@ import gradio as gr
 
 from assistant.config import Settings, get_settings
 from assistant.contracts import Answer
+from rules.engine import MODEL_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +53,7 @@ ROUTE_HELP: dict[str, str] = {
     "mixed": "Some facts point each way: a collaborative model, run through a compliant competitive procedure.",
     "undetermined": "The assistant needs more facts before it can recommend a route. Answer the questions below, or set the facts yourself.",
 }
-MODELS: dict[str, str] = {
-    "open_procedure": "Open procedure",
-    "competitive_flexible_procedure": "Competitive flexible procedure",
-    "public_commons_partnership": "Public-commons partnership",
-    "alliance_contract": "Alliance contract",
-    "innovation_partnership": "Innovation partnership",
-    "cooperative_contract": "Co-operative contract",
-    "community_land_trust": "Community land trust",
-    "relational_imperatives": "Relational imperatives",
-    "direct_award": "Direct award",
-    "framework": "Framework call-off",
-}
+MODELS = MODEL_LABELS
 FLAG_KINDS: dict[str, str] = {
     "duty": "Duty",
     "option": "Option",

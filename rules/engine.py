@@ -24,11 +24,20 @@ RULESET_PATH = Path(__file__).with_name("ruleset.yaml")
 
 Route = Literal["competition", "collaboration", "mixed", "undetermined"]
 ROUTES: tuple[str, ...] = ("competition", "collaboration", "mixed", "undetermined")
-MODEL_NAMES: tuple[str, ...] = (
-    "open_procedure", "competitive_flexible_procedure", "public_commons_partnership",
-    "alliance_contract", "innovation_partnership", "cooperative_contract", "community_land_trust",
-    "relational_imperatives", "direct_award", "framework",
-)
+# The commissioning models (ARCHITECTURE.md names) with the label officers read.
+MODEL_LABELS: dict[str, str] = {
+    "open_procedure": "Open procedure",
+    "competitive_flexible_procedure": "Competitive flexible procedure",
+    "public_commons_partnership": "Public-commons partnership",
+    "alliance_contract": "Alliance contract",
+    "innovation_partnership": "Innovation partnership",
+    "cooperative_contract": "Co-operative contract",
+    "community_land_trust": "Community land trust",
+    "relational_imperatives": "Relational imperatives",
+    "direct_award": "Direct award",
+    "framework": "Framework call-off",
+}
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_LABELS)
 FLAG_KINDS: tuple[str, ...] = ("duty", "option", "needs_information", "note")
 
 # Derived facts (rules/legal.py) and the values a rule may test them against.
