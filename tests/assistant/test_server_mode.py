@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from tests.conftest import free_port, stop_process
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -21,12 +22,6 @@ QUESTIONS = [
     "What are the thresholds for council services contracts from January 2026?",
     "We want to work with local charities on rough sleeping but nobody knows what will work.",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +46,7 @@ def chroma_server(tmp_path_factory):
         proc.kill()
         pytest.fail("chroma server did not start within 60 s")
     yield port
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
     log.close()
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -57,17 +58,11 @@ def _need_chromium() -> None:
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
     """`python app.py` on a free port, a fresh data folder; yields its URL once it is ready."""
     _need_chromium()
-    port = _free_port()
+    port = free_port()
     data_dir = tempfile.mkdtemp(prefix="svt-ui-test-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SVT_AUTH")}
     env.update(SVT_DATA_DIR=data_dir, SVT_PORT=str(port), SVT_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
@@ -90,11 +85,7 @@ def app_url():
             assert response.status == 200
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=20)
         log.close()
         if TIMINGS:
             SHOTS.mkdir(parents=True, exist_ok=True)
