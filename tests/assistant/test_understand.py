@@ -146,6 +146,9 @@ def test_every_evidence_is_the_exact_words_of_the_question():
         "authority_type": "local_authority", "contract_type": "light_touch_services",
         "contract_value_gbp": 2_000_000, "multiple_providers_coordinate": True,
         "value_for_money": "open_book", "procurement_start_date": "2026-06-01",
+        # "shared outcomes" is the toolkit's "incentivises through working to common purpose" row
+        # (intended since the concept lexicon; the gold set's `why` reads it the same way)
+        "incentive": "common_purpose",
     }
     for fv in u.facts.values():
         assert q[fv.span[0]:fv.span[1]] == fv.evidence
