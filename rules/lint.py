@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rules.engine import CONDITION_OPS, DERIVED, FLAG_KINDS, MODEL_NAMES, Rule, Ruleset, load_ruleset
-from rules.facts import DIMENSIONS, FACTS, SIDED
+from rules.facts import FACTS, SIDED
 from rules.legal import load_parameters
 
 # Placeholders a flag text may use: keys that rules/legal.py can put in the context.
