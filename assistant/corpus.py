@@ -22,14 +22,14 @@ from rules.engine import MODEL_NAMES
 REQUIRED_FIELDS = ("id", "title", "source_type", "source", "reference", "url", "as_of")
 SOURCE_TYPES = ("toolkit", "legal", "case_study", "user")
 FOLDER_TYPES = {"toolkit": "toolkit", "legal": "legal", "case_studies": "case_study"}
-OVERRIDE_KEYS = ("reference", "url", "as_of")
+OVERRIDE_KEYS = ("reference", "url", "as_of", "models")
 # Headings at these levels start a passage; the chunking version folds this in.
 SPLIT_LEVELS = (1, 2, 3, 4)
 CHUNKING = "heading-split-v1"
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_OVERRIDE_RE = re.compile(r"^(reference|url|as_of):\s*(.+?)\s*$")
+_OVERRIDE_RE = re.compile(r"^(reference|url|as_of|models):\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,13 @@ def parse_document(text: str, path: Path, expected_type: str | None = None) -> l
             continue
         seen[pid] = section["line"]
         fields = {**doc, **section["overrides"]}
+        passage_models = models
+        if "models" in section["overrides"]:
+            passage_models = tuple(m.strip() for m in section["overrides"]["models"].strip("[]").split(",") if m.strip())
+            unknown = [m for m in passage_models if m not in MODEL_NAMES]
+            if unknown:
+                problems.append(Problem(where, section["line"], f"unknown model {', '.join(repr(m) for m in unknown)} (known: {', '.join(MODEL_NAMES)})"))
+                continue
         passages.append(
             Passage(
                 id=pid,
@@ -190,7 +197,7 @@ def parse_document(text: str, path: Path, expected_type: str | None = None) -> l
                 reference=fields["reference"],
                 url=fields["url"],
                 as_of=str(fields["as_of"]),
-                models=models,
+                models=passage_models,
                 topics=topics,
                 path=where,
                 line=section["line"],

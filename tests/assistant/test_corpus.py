@@ -122,3 +122,12 @@ def test_file_name_must_match_id(tmp_path):
 def test_slugify():
     assert slugify("Thresholds from 1 January 2026") == "thresholds-from-1-january-2026"
     assert slugify("  What's new?  ") == "what-s-new"
+
+
+def test_a_passage_may_name_its_own_models(tmp_path):
+    text = GOOD.replace("reference: Demo Act 2020, s.1(2)\n", "reference: Demo Act 2020, s.1(2)\nmodels: [community_land_trust, framework]\n")
+    passages = {p.id: p for p in parse_document(text, tmp_path / "demo-doc.md")}
+    assert passages["demo-doc#first-heading"].models == ("community_land_trust", "framework")
+    assert passages["demo-doc#summary"].models == ("alliance_contract",)  # the document's default
+    with pytest.raises(CorpusError, match="unknown model 'pfi'"):
+        parse_document(text.replace("framework]", "pfi]"), tmp_path / "demo-doc.md")
