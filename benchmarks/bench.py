@@ -79,12 +79,20 @@ def main() -> None:
     assistant = Assistant(settings, index)
     assistant.ask(QUESTIONS[0])
     rows.append(("first ask (loads the rest)", f"{time.perf_counter() - t:.2f} s"))
+    # Distinct wordings, so no query embedding comes from the in-process cache (as in --file mode).
     timings = []
     for i in range(args.questions):
+        question = f"{QUESTIONS[i % len(QUESTIONS)]} (case {i})"
         t = time.perf_counter()
-        assistant.ask(QUESTIONS[i % len(QUESTIONS)])
+        assistant.ask(question)
         timings.append((time.perf_counter() - t) * 1000)
-    rows.append((f"warm ask p50 / p95 ({args.questions} questions)", f"{statistics.median(timings):.0f} / {percentile(timings, 0.95):.0f} ms"))
+    rows.append((f"warm ask, new question, p50 / p95 ({args.questions})", f"{statistics.median(timings):.0f} / {percentile(timings, 0.95):.0f} ms"))
+    timings = []
+    for question in QUESTIONS:
+        t = time.perf_counter()
+        assistant.ask(question)
+        timings.append((time.perf_counter() - t) * 1000)
+    rows.append(("warm ask, repeated question, p50", f"{statistics.median(timings):.0f} ms"))
     rows.append(("peak RSS", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"))
     rows.append(("load average (1 min) at end", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"))
 
