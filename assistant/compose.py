@@ -221,23 +221,60 @@ def _repeats(sentence: str, used: set[str]) -> bool:
     return False
 
 
-def best_quote(text: str, passage_ids: Sequence[str], citer: Citer, lexicon: Lexicon) -> tuple[str, str] | None:
-    """The retrieved passage sentence (among `passage_ids`) that best supports `text`."""
+_PLAIN_WORD_RE = re.compile(r"[a-z0-9£%]+")
+# A passage sentence supports a sentence of the rules when it holds at least this share of the
+# rules sentence's content words, as written (no stemming, so "service" does not match
+# "services": stricter than the eval's groundedness check, which stems).
+SUPPORT = 0.7
+
+
+def support(claim: str, quote: str) -> float:
+    """Share of the claim's content words (as written, stop words dropped) found in the quote."""
+    mine = {w for w in _PLAIN_WORD_RE.findall(claim.lower()) if w not in _STOP and len(w) > 1}
+    if not mine:
+        return 0.0
+    theirs = set(_PLAIN_WORD_RE.findall(quote.lower()))
+    return len(mine & theirs) / len(mine)
+
+
+def _candidate_sentences(passage_ids: Sequence[str], citer: Citer):
+    for rank, pid in enumerate(passage_ids):
+        if citer.can_cite(pid):
+            for pos, s in enumerate(sentences(citer.retrieved[pid].passage.text)):
+                if usable(s):
+                    yield rank, pos, pid, s
+
+
+def best_quote(text: str, passage_ids: Sequence[str], citer: Citer, lexicon: Lexicon, exclude: set[str] | None = None) -> tuple[str, str] | None:
+    """The retrieved passage sentence (among `passage_ids`) that best states the point of `text`.
+
+    Score: IDF-weighted overlap with `text`; a sentence that leans on the one before it ("This
+    means...") loses a little, since it is quoted on its own. Sentences in `exclude` (already
+    quoted in this answer, compared by `_norm`) are skipped, so the answer does not repeat itself.
+    """
     q = terms(text)
     best: tuple[float, int, str, str] | None = None
-    for rank, pid in enumerate(passage_ids):
-        if not citer.can_cite(pid):
+    for rank, pos, pid, s in _candidate_sentences(passage_ids, citer):
+        if exclude and _norm(s) in exclude:
             continue
-        for pos, s in enumerate(sentences(citer.retrieved[pid].passage.text)):
-            if not usable(s):
-                continue
-            score = lexicon.overlap(q, s)
-            key = (score, -rank * 1000 - pos)
-            if best is None or key > (best[0], best[1]):
-                best = (score, -rank * 1000 - pos, pid, s)
+        score = lexicon.overlap(q, s) - (0.1 if _ANAPHOR_RE.match(s) else 0.0)
+        key = (score, -rank * 1000 - pos)
+        if best is None or key > (best[0], best[1]):
+            best = (score, -rank * 1000 - pos, pid, s)
     if best is None or best[0] <= 0:
         return None
     return best[2], best[3]
+
+
+def supported_quote(claim: str, passage_ids: Sequence[str], citer: Citer) -> tuple[str, str] | None:
+    """A passage sentence that says what `claim` says (support >= SUPPORT), the best one, or None."""
+    best: tuple[float, int, str, str] | None = None
+    for rank, pos, pid, s in _candidate_sentences(passage_ids, citer):
+        score = support(claim, s)
+        key = (score, -rank * 1000 - pos)
+        if score >= SUPPORT and (best is None or key > (best[0], best[1])):
+            best = (score, -rank * 1000 - pos, pid, s)
+    return (best[2], best[3]) if best else None
 
 
 # --- recommendation ------------------------------------------------------------------------------
@@ -275,23 +312,59 @@ def _evidence_phrase(name: str, facts: dict[str, FactValue]) -> str:
             words = words[: cut.start()] + "…"
         if len(words) > 80:
             words = words[:77].rsplit(" ", 1)[0] + "…"
+        words = words.replace("“", '"').replace("”", '"')  # the closing ” marks the end of the officer's words
         return f" (you said “{safe_inline(words)}”)"
     return ""
 
 
-def _cited_lines(text: str, sources: Sequence[str], citer: Citer, lexicon: Lexicon, prefix: str = "") -> tuple[str | None, list[str]]:
-    """Cite each sentence of a ruleset text to the best sentence of its source passages.
+def _quoted_points(text: str, sources: Sequence[str], citer: Citer, lexicon: Lexicon, used: set[str]) -> tuple[list[str], list[str]]:
+    """The toolkit's or the law's own sentences for each sentence of a ruleset text, cited.
 
-    Returns the cited Markdown (None when no sentence could be cited) and the sentences left out.
+    Each sentence of `text` (a rule's reason) is replaced by the passage sentence among `sources`
+    that best states its point, verbatim, so every cited sentence is the passage's own. Returns
+    the cited sentences and the rule sentences no source sentence could stand for.
     """
     out, dropped = [], []
     for s in sentences(flat(text)):
-        found = best_quote(s, sources, citer, lexicon)
+        found = best_quote(s, sources, citer, lexicon, exclude=used)
         if found is None:
             dropped.append(s)
             continue
-        out.append(_with_marker(safe_passage_sentence(s), [citer.cite(*found)]))
-    return (prefix + " ".join(out) if out else None), dropped
+        used.add(_norm(found[1]))
+        out.append(_with_marker(safe_passage_sentence(found[1]), [citer.cite(*found)]))
+    return out, dropped
+
+
+def _flag_lines(text: str, sources: Sequence[str], citer: Citer, lexicon: Lexicon, used: set[str]) -> tuple[str | None, list[str]]:
+    """A legal flag: each of its sentences cited where a passage sentence supports it.
+
+    A flag sentence is the rules' legal reading of the facts (figures, dates, duties). It carries
+    a marker only when a retrieved sentence supports it (`supported_quote`: the flag's own source
+    passages first, then any other retrieved passage). Otherwise it is shown as the rules' text,
+    without a marker, as a lead-in ending in ":" to the closest sentence of the flag's sources,
+    which follows verbatim with its own marker. A sentence with neither is left out (returned).
+    """
+    lines: list[str] = []
+    current: list[str] = []
+    dropped: list[str] = []
+    others = [pid for pid in citer.retrieved if pid not in sources]
+    for s in sentences(flat(text)):
+        found = supported_quote(s, sources, citer) or supported_quote(s, others, citer)
+        if found is not None:
+            used.add(_norm(found[1]))
+            current.append(_with_marker(safe_passage_sentence(s), [citer.cite(*found)]))
+            continue
+        evidence = best_quote(s, sources, citer, lexicon, exclude=used) or best_quote(s, sources, citer, lexicon)
+        if evidence is None:
+            dropped.append(s)
+            continue
+        current.append(safe_passage_sentence(s).rstrip().rstrip(".!?;:") + ":")
+        lines.append(" ".join(current))  # the evidence goes on its own (continuation) line
+        used.add(_norm(evidence[1]))
+        current = [_with_marker(safe_passage_sentence(evidence[1]), [citer.cite(*evidence)])]
+    if current:
+        lines.append(" ".join(current))
+    return ("\n  ".join(lines) if lines else None), dropped
 
 
 def compose_recommendation(
@@ -313,7 +386,10 @@ def compose_recommendation(
     lines = [recommendation_sentence(decision), ""]
     fact_labels = fact_labels or {}
 
-    # Why: the dimension votes that fired, the winning side first; each rule's reason is cited.
+    # Why: the dimension votes that fired, the winning side first. Each line names the fact and
+    # the side it points to, quotes the officer's words (not a claim) and gives the toolkit's own
+    # sentence for the rule's reason, cited.
+    used: set[str] = set()
     votes = [t for t in decision.trace if t.fired and t.effect.startswith("vote ")]
     side_of = {t.rule: t.effect.split()[1] for t in votes}
     if decision.route in ("competition", "collaboration"):
@@ -322,24 +398,25 @@ def compose_recommendation(
     for t in votes:
         fact = t.facts[0] if t.facts else ""
         label = fact_labels.get(fact, fact.replace("_", " ").capitalize())
-        line, dropped = _cited_lines(t.because, rule_sources.get(t.rule, ()), citer, lexicon)
-        if line:
-            why.append(f"- **{label}** points to {side_of[t.rule]}{_evidence_phrase(fact, facts)}: {_lower_first(line)}")
+        points, dropped = _quoted_points(t.because, rule_sources.get(t.rule, ()), citer, lexicon, used)
+        if points:
+            why.append(f"- **{label}** points to {side_of[t.rule]}{_evidence_phrase(fact, facts)}: " + " ".join(points))
         notes += [f"Not shown (no retrieved passage supports it): {s}" for s in dropped]
     if why:
         lines += ["**Why**", *why, ""]
 
-    # How to do it lawfully: the candidate models, then the legal flags, cited to their passages.
+    # How to do it lawfully: the candidate models (the sources' own sentences for each model's
+    # reasons, legal passages first), then the legal flags.
     lawful = []
     for item in decision.models[:3]:
         sources = [s for r in item.rules for s in rule_sources.get(r, ())]
         sources = sorted(dict.fromkeys(sources), key=lambda pid: citer.retrieved[pid].passage.source_type != "legal" if pid in citer.retrieved else True)
-        line, dropped = _cited_lines(item.because, sources, citer, lexicon)
-        if line:
-            lawful.append(f"- **{MODEL_LABELS.get(item.model, item.model)}**: {line}")
+        points, dropped = _quoted_points(item.because, sources, citer, lexicon, used)
+        if points:
+            lawful.append(f"- **{MODEL_LABELS.get(item.model, item.model)}**: " + " ".join(points))
         notes += [f"Not shown (no retrieved passage supports it): {s}" for s in dropped]
     for flag in decision.legal_flags:
-        line, dropped = _cited_lines(flag.text, flag.source, citer, lexicon)
+        line, dropped = _flag_lines(flag.text, flag.source, citer, lexicon, used)
         if line:
             lawful.append(f"- {line}")
         notes += [f"Legal point not shown (its passage is not in the index): {s}" for s in dropped]
@@ -347,7 +424,6 @@ def compose_recommendation(
         lines += ["**How to do it lawfully**", *lawful, ""]
 
     # Examples: case studies, most relevant first, one sentence each.
-    used: set[str] = set()
     ex_lines = []
     qterms = terms(question + " " + " ".join(MODEL_LABELS[m.model] for m in decision.models[:3]))
     for hit in examples:
@@ -363,7 +439,7 @@ def compose_recommendation(
             lines += ["**You also asked**", *info_lines, ""]
 
     if clarifying:
-        heading = "**What would change this**" if decision.route != "undetermined" else "**To recommend a route, I need to know**"
+        heading = "**What would change this**" if decision.route != "undetermined" else "**What I need to know**"
         lines += [heading, *[f"- {safe_inline(q)}" for q in clarifying], ""]
 
     return Composed(

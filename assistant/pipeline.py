@@ -38,11 +38,30 @@ INFO_MAX = 6
 INFO_SHARE_SINGLE_TYPE = 5
 EXAMPLES_MAX = 2
 SEARCH_DEPTH = 8
+# The question's passages over all source types (plain hybrid order): the first TOP_KEEP that
+# clear the floor are never dropped by the source balancing; GLOBAL_DEPTH of them are gathered.
+GLOBAL_DEPTH = 10
+TOP_KEEP = 5
+FLAG_DEPTH = 3  # passages found by searching a legal flag's own text
+# A question the understanding stage reads as out of scope is answered as information when it
+# names a corpus topic: its best passage by cosine similarity scores at least TOPIC_SIM and is also
+# among BM25's first TOPIC_BM25_DEPTH. Out-of-scope questions score 0.05-0.48 at best on the labelled
+# sets (docs/answers.md) and their dense and BM25 leaders disagree.
+TOPIC_SIM = 0.55
+TOPIC_BM25_DEPTH = 3
 SOURCE_TYPES = ("toolkit", "legal", "case_study", "user")
 _ALSO_INFORMATION_RE = re.compile(
     r"\b(what (is|are|does|do|counts)|explain|does the (law|act)|is it (true|legal|lawful)|can we|do we (need|have) to)\b", re.IGNORECASE
 )
 _ROUTE_ASK_RE = re.compile(r"route|model|procedure|approach|recommend|should (we|i|the council)|competition or|collaboration or|how (should|do|would) we", re.IGNORECASE)
+# A short follow-up that changes one condition ("And if the providers are all charities?",
+# "What if it's worth £3m?", "Suppose we run it with the NHS"): with earlier facts it asks for the
+# route again under that condition.
+_CONDITIONAL_FOLLOW_UP_RE = re.compile(
+    r"^\W*(?:(?:and|but|so|ok|okay|then|now)\W+)*(?:what\W+if|what\W+about|how\W+about|if|suppose|supposing|assuming|say|in\W+case|even\W+if|unless)\b",
+    re.IGNORECASE,
+)
+FOLLOW_UP_MAX_WORDS = 20
 _EXAMPLES_RE = re.compile(r"\bexamples?\b|case stud|which councils|other councils|anyone else", re.IGNORECASE)
 
 
@@ -60,6 +79,11 @@ def information_part(question: str, sub_questions: list[str]) -> str | None:
     return " ".join(parts) or None
 
 
+def is_conditional_follow_up(question: str) -> bool:
+    """A short message that only changes a condition of the situation already described."""
+    return len(question.split()) <= FOLLOW_UP_MAX_WORDS and bool(_CONDITIONAL_FOLLOW_UP_RE.search(question)) and not _ALSO_INFORMATION_RE.search(question)
+
+
 class QuestionError(ValueError):
     """A question the assistant cannot take, with a message fit for the officer."""
 
@@ -69,13 +93,16 @@ class Candidate:
     """A passage gathered for an answer, how it was found and how relevant it is."""
 
     hit: ScoredPassage
-    via: str  # question | model:<name> | rule
+    via: str  # question | model:<name> | flag:<id> | info | rule
     relevance: float  # cosine similarity used against the floor
+    fused: float = 0.0  # the question's hybrid (RRF) score over all source types; 0 when outside its lists
 
-    def record(self, used: bool) -> dict[str, Any]:
+    def record(self, used: bool, rank: int | None = None) -> dict[str, Any]:
         return {
             "passage_id": self.hit.passage.id,
             "source_type": self.hit.passage.source_type,
+            "rank": rank,
+            "fused": round(self.fused, 6),
             "score": self.hit.score,
             "similarity": self.hit.similarity,
             "relevance": round(self.relevance, 6),
@@ -89,6 +116,12 @@ class Gathered:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     best: float = 0.0
     info_best: float = 0.0
+    top: list[str] = field(default_factory=list)  # the question's passages in plain hybrid order
+
+    def ranked(self) -> list[Candidate]:
+        """Every candidate, best first: the question's hybrid order over all source types, then
+        the rest (found by widening, by a flag or as rule sources) by relevance."""
+        return sorted(self.candidates.values(), key=lambda c: (-c.fused, -c.relevance, c.hit.passage.id))
 
     def add(self, cand: Candidate) -> None:
         old = self.candidates.get(cand.hit.passage.id)
@@ -99,6 +132,8 @@ class Gathered:
         """Above the floor and within MARGIN of the best passage (rule passages always count)."""
         if cand.via == "rule":
             return True
+        if cand.via.startswith("flag:"):  # support for a flag's sentence, against the flag's own text
+            return cand.relevance >= FLOOR
         best = self.info_best if cand.via == "info" else self.best
         return cand.relevance >= FLOOR and cand.relevance >= best - MARGIN
 
@@ -145,20 +180,22 @@ class Assistant:
         vecs = embed(list(queries), self.settings.embedding_model, self.settings.embedding_batch_size)
         return [{pid: round(float(x), 6) for pid, x in zip(ids, matrix @ np.asarray(v, dtype=np.float32))} for v in vecs]
 
-    def ranked(self, query: str, sims: dict[str, float], source_type: str, k: int) -> list[ScoredPassage]:
-        """Hybrid ranking within one source type: exact dense ranking and BM25, fused by RRF.
+    def ranked(self, query: str, sims: dict[str, float], source_type: str | None, k: int | None) -> list[ScoredPassage]:
+        """Hybrid ranking within one source type (None: all types): exact dense ranking and
+        BM25, fused by RRF; the top k (None: every passage in either list).
 
         The same fusion as `HybridSearch.search`, but the dense side reuses the similarities
         already computed for the question, so each question is embedded once, not once per type.
         """
         by_id = self.index.by_id
-        dense = sorted((pid for pid in sims if by_id[pid].source_type == source_type), key=lambda pid: (-sims[pid], pid))[:CANDIDATES]
+        dense = sorted((pid for pid in sims if source_type is None or by_id[pid].source_type == source_type), key=lambda pid: (-sims[pid], pid))[:CANDIDATES]
         sparse = [pid for pid, _ in self.search.bm25.search(query, CANDIDATES, source_type)]
         d_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         s_rank = {pid: r for r, pid in enumerate(sparse, start=1)}
+        fused = rrf([dense, sparse])
         return [
             ScoredPassage(passage=by_id[pid], score=round(score, 6), dense_rank=d_rank.get(pid), bm25_rank=s_rank.get(pid), similarity=sims.get(pid))
-            for pid, score in rrf([dense, sparse])[:k]
+            for pid, score in (fused if k is None else fused[:k])
         ]
 
     @cached_property
@@ -237,7 +274,9 @@ class Assistant:
         g = Gathered()
         models = [item.model for item in decision.models[:3]] if decision is not None else []
         widened = [f"{MODEL_LABELS[m]}: {MODEL_GLOSS[m]}. {question}" for m in models]
-        sims, *wsims = self.similarities([question, *widened, *([info_query] if info_query else [])])
+        flags = list(decision.legal_flags) if decision is not None else []
+        sims, *wsims = self.similarities([question, *widened, *[f.text for f in flags], *([info_query] if info_query else [])])
+        fsims = [wsims.pop(len(widened)) for _ in flags]
         if info_query:
             isims = wsims.pop()
             for st in self._types(source_type):
@@ -246,6 +285,12 @@ class Assistant:
         for st in self._types(source_type):
             for hit in self.ranked(question, sims, st, SEARCH_DEPTH):
                 g.add(Candidate(hit, "question", sims.get(hit.passage.id, 0.0)))
+        # The question over all source types, as plain hybrid search ranks it: its order ranks the
+        # answer's passages, and its best passages are gathered even beyond a type's depth.
+        overall = self.ranked(question, sims, source_type, None)
+        g.top = [h.passage.id for h in overall]
+        for hit in overall[:GLOBAL_DEPTH]:
+            g.add(Candidate(hit, "question", sims.get(hit.passage.id, 0.0)))
         question_best = max((c.relevance for c in g.candidates.values() if c.via == "question"), default=0.0)
         # Widening: each model the decision names is searched with the question, so passages
         # (case studies especially) about that model are found even when the question does not
@@ -258,6 +303,11 @@ class Assistant:
                     rel = max(ws.get(hit.passage.id, 0.0), sims.get(hit.passage.id, 0.0))
                     widened_best = max(widened_best, rel)
                     g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"model:{model}", rel))
+        # Each legal flag's own text is searched too, so a passage that states a flag's point is at
+        # hand for the composer even when the ruleset cites a neighbouring passage.
+        for flag, fs in zip(flags, fsims):
+            for hit in self.ranked(flag.text, fs, source_type, FLAG_DEPTH):
+                g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"flag:{flag.id}", fs.get(hit.passage.id, 0.0)))
         if decision is not None:
             # The passages the fired rules rest on are part of the evidence by construction.
             for pid in self._rule_passages(decision):
@@ -266,7 +316,19 @@ class Assistant:
                     g.add(Candidate(ScoredPassage(passage=p, score=0.0, similarity=sims.get(pid)), "rule", sims.get(pid, 0.0)))
         g.best = max(question_best, widened_best)
         g.info_best = max((c.relevance for c in g.candidates.values() if c.via == "info"), default=0.0)
+        fused = {h.passage.id: h.score for h in overall}
+        for pid, c in g.candidates.items():
+            c.fused = fused.get(pid, 0.0)
         return g
+
+    def names_corpus_topic(self, question: str) -> bool:
+        """True when one passage clearly answers the question: the dense leader scores at least
+        TOPIC_SIM and BM25 ranks it in its first TOPIC_BM25_DEPTH."""
+        sims = self.similarities([question])[0]
+        if not sims:
+            return False
+        leader = min(sims, key=lambda pid: (-sims[pid], pid))
+        return sims[leader] >= TOPIC_SIM and leader in {pid for pid, _ in self.search.bm25.search(question, TOPIC_BM25_DEPTH)}
 
     def _rule_passages(self, decision: Any) -> list[str]:
         ids: list[str] = []
@@ -281,18 +343,29 @@ class Assistant:
         return list(dict.fromkeys(ids))
 
     def balanced(self, g: Gathered, types: list[str], share: int, limit: int, exclude: set[str] = frozenset(), vias: tuple[str, ...] = ("question",)) -> list[ScoredPassage]:
-        """Up to `share` relevant passages of each source type (hybrid rank order), best first overall."""
+        """Up to `share` relevant passages of each source type (hybrid rank order), best first overall.
+
+        The question's first TOP_KEEP passages in plain hybrid order (all source types) that are
+        relevant are always kept, whatever their type's share; the shares fill the rest.
+        """
+        def ok(c: Candidate) -> bool:
+            return c.via.split(":")[0] in vias and c.hit.passage.id not in exclude and g.relevant(c)
+
+        keep = [g.candidates[pid] for pid in g.top[:TOP_KEEP] if pid in g.candidates and ok(g.candidates[pid])] if "question" in vias else []
+        kept = {c.hit.passage.id for c in keep}
         chosen: list[Candidate] = []
         rest: list[Candidate] = []
         for st in types:
-            pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.via.split(":")[0] in vias and c.hit.passage.id not in exclude and g.relevant(c)]
-            chosen += pool[:share]  # candidates keep the hybrid search's order within a type
-            rest += pool[share:]
+            pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.hit.passage.id not in kept and ok(c)]
+            room = max(0, share - sum(c.hit.passage.source_type == st for c in keep))
+            chosen += pool[:room]  # candidates keep the hybrid search's order within a type
+            rest += pool[room:]
         chosen.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
-        chosen = chosen[:limit]
+        chosen = keep + chosen[: max(0, limit - len(keep))]
         # A type with fewer relevant passages than its share leaves room for the others.
         rest.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
         chosen += rest[: max(0, limit - len(chosen))]
+        chosen.sort(key=lambda c: (-c.relevance, c.hit.passage.id))
         return [c.hit for c in chosen]
 
     def examples(self, g: Gathered, decision: Any) -> list[ScoredPassage]:
@@ -337,6 +410,14 @@ class Assistant:
             # A follow-up such as "which route then?" names no service itself, but the
             # conversation (or the officer) has already described the situation.
             intent = "recommendation"
+        elif intent != "recommendation" and (earlier or any(v is not None for v in officer.values())) and is_conditional_follow_up(question):
+            # "And if the providers are all charities?": the situation is already described, and
+            # the message changes one condition of it, so it asks for the route again.
+            intent = "recommendation"
+        elif intent == "out_of_scope" and self.names_corpus_topic(question):
+            # "What is Human Learning Systems?": no commissioning vocabulary, but the corpus has a
+            # passage that both retrievers put first.
+            intent = "information"
         notes += list(getattr(understanding, "notes", []) or [])
         if intent != "recommendation" and any(v is not None for v in officer.values()):
             notes.append("You set facts but asked for information; the facts are kept for your next recommendation question.")
@@ -413,7 +494,7 @@ class Assistant:
             citations=citations,
             corpus_version=self.index.version,
             notes=list(dict.fromkeys(notes)),
-            retrieved=[c.record(c.hit.passage.id in used) for c in g.candidates.values()],
+            retrieved=[c.record(c.hit.passage.id in used, rank) for rank, c in enumerate(g.ranked(), start=1)],
         )
         if record and self.audit_enabled:
             answer = self._record(answer, decision, officer, earlier, source_type, now, llm_info)
