@@ -441,6 +441,108 @@ _DOMAIN = re.compile(
     r"direct payments|market engagement|dynamic market|\bkpis?\b|\bnhs\b|spin[- ]out",
     re.I,
 )
+# Scope (see `_in_scope`). A STRONG term names commissioning, procurement, social value or the
+# toolkit itself; a WEAK term ("provider", "contract", "partnership", "housing") also occurs in
+# everyday messages ("my broadband provider", "a partnership board game"), so it counts only with
+# an organisational voice (we / our / the council / the directorate ...) and no personal one.
+_DOMAIN_STRONG = re.compile(
+    r"procur|commission|tender|social value|toolkit|threshold|\bpa23\b|\bpsr\b|provider selection|"
+    r"framework agreement|call[- ]off|alliance contract|direct award|light touch|\bnpps\b|"
+    r"voluntary sector|\bvcse\b|open[- ]book|relational|market manager|steward|conven[eio]|"
+    r"co-production|co-produc|community wealth|value for money|below[- ]threshold|section \d+|"
+    r"act (?:19|20)\d\d|schedule \d|exclusion grounds|dynamic market|market engagement|\bkpis?\b|"
+    r"bidders?\b|public contract|contracting authorit|competitive flexible|innovation partnership|"
+    r"public commons|commons partnership|land trust|\bclt\b|\bpcp\b|public service mutual|"
+    r"reserved contract|right to challenge|transparency notice|award criteria|subsidy control|"
+    r"best value|local authorit|social enterprise|spin[- ]out|specification|case stud|\bprocedures?\b|"
+    r"public[- ]commons?\b|\bmutuals?\b(?! (?:friend|respect|understanding|agreement|consent))|"
+    r"supported employment|preston model|human learning systems|"
+    r"(?:route|procedure|approach|way) to (?:buy|procure|commission|purchase|source)\b",
+    re.I,
+)
+_DOMAIN_WEAK = re.compile(
+    r"contract|supplier|provider|partnership|framework|alliance|services?\b|community|housing|"
+    r"residents|charit|competition|collaborat|competitive|mutual|co-?op|cooperative|\bsmes?\b|"
+    r"local economy|\bnhs\b|public health|social care|home ?care|homeless|rough sleep|council(?! tax)",
+    re.I,
+)
+_ORG_VOICE = re.compile(
+    r"\b(?:we|we're|we've|we'd|we'll|our|ours|us|authority|authorities|borough|"
+    r"county|directorate|department|commissioners?|officers?|public (?:sector|bodies|body)|cabinet)\b",
+    re.I,
+)
+_PERSONAL = re.compile(
+    r"\bmy (?:son|daughter|kids?|child(?:ren)?|wife|husband|partner|mum|mother|dad|father|family|"
+    r"landlord|flat|house|home|car|boiler|phone|mobile|broadband|bank|mortgage|pension|cat|dog|"
+    r"holiday|garden|cv|rights)\b|\bas a tenant\b|\bfor my (?:own|family|home|flat|house|kids)\b",
+    re.I,
+)
+# a task of another kind, whatever its words: creative writing, translation, recipes, IT support
+_OTHER_TASK = re.compile(
+    r"^\s*(?:please |can you |could you )?(?:write|compose|make up)(?: me)? (?:a |an |some )?"
+    r"(?:poem|limerick|song|haiku|story|joke|rap|sonnet|riddle)|\btranslate\b|\brecipe\b|"
+    r"\bpassword\b|\blog ?in\b|\bwi-?fi\b",
+    re.I,
+)
+
+
+def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
+    """Whether a message is about commissioning, procurement, social value or the toolkit.
+
+    A situation fact or a strong term is enough; a weak term needs an organisational voice and
+    no personal one. A creative or translation task is out of scope unless it states a situation.
+    """
+    situation = any(f in SITUATION_FACTS for f in facts)
+    if _OTHER_TASK.search(text) and not situation:
+        return False
+    if situation or _DOMAIN_STRONG.search(text):
+        return True
+    if _PERSONAL.search(text):
+        return False
+    # a weak term, or a legal fact (what is bought, its value, its date), in an organisation's voice
+    return bool((_DOMAIN_WEAK.search(text) or facts) and _ORG_VOICE.search(text))
+
+
+# The recommendation/information border, in general terms. The officer asks us to judge an
+# option for their own case ("Usual open tender ok?", "extending rather than retendering.
+# Sensible?", "or is there a case for something different?", "is direct award possible?") ->
+# recommendation. A question about a duty or a document ("do we have to publish...", "what do
+# we have to include...") stays information.
+_OPTION = (r"(?:tender|re-?tender\w*|procedure|framework|direct award|route|approach|process|competition|"
+           r"collaboration|call[- ]off|extension|extending|extend|renew\w*|grant|in-house|partnership|alliance|"
+           r"contract)")
+_OPTION_EVAL = re.compile(
+    _OPTION + r"\b[^.?!]{0,40}\b(?:ok|okay|fine|alright|right|enough|sensible|best|possible|allowed|"
+    r"feasible|an option|the way to go|a good idea|wise)\s*\?"
+    r"|\b" + _OPTION + r"\b[^.?!]{0,40}\bor\b[^.?!]{0,50}\?",
+    re.I,
+)
+_OWN_CASE = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|the council)\b", re.I)
+_CHOICE = re.compile(
+    r"\b(?:sensible|ok|okay|fine|alright|acceptable|reasonable|a good idea|wise|advisable|"
+    r"possible|allowed|an option|feasible|doable|the way to go|right)\s*\?"
+    r"|\bis it (?:ok|okay|fine|alright|acceptable|sensible|wise|better|best) (?:for us|to|if)\b"
+    r"|\banything wrong with\b|\bis there (?:a|any) (?:case|reason|better way|alternative)\b"
+    r"|\b(?:can|could) we (?:just|simply)\b|\b(?:good|bad) idea\b|\bwhere do we (?:start|begin)\b"
+    r"|\bhow (?:would|should|could|do) you (?:commission|procure|approach|go about|do|run|handle|tackle|"
+    r"buy|structure|set)\b",
+    re.I,
+)
+_DUTY_OR_DOCUMENT = re.compile(
+    r"\b(?:do|does) (?:we|the council|a council|councils) (?:have|need) to\b|\bmust (?:we|the council)\b|"
+    r"\bare we (?:required|obliged)\b|\bwhat (?:do|does|must) [a-z' ]{0,30}(?:include|require|say|contain)\b|"
+    r"\bdifference\b|\bbetween\b|\bcompare\b",
+    re.I,
+)
+
+
+def _asks_to_judge_an_option(text: str) -> bool:
+    """The officer asks for a judgement on a commissioning option for their own case."""
+    if _DUTY_OR_DOCUMENT.search(text):
+        return False
+    return bool(_OPTION_EVAL.search(text) or (_OWN_CASE.search(text) and _CHOICE.search(text)))
+
+
 _ROUTE_REQUEST = re.compile(
     r"which (?:route|model|models|procedure|approach|process|option|legal routes?)|"
     r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
@@ -521,11 +623,11 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
     Steps 4 and 5 only run when INTENT_KNN is on (it is off: see its comment).
     """
     situation = [f for f in facts if f in SITUATION_FACTS]
-    if not _DOMAIN.search(text) and not facts:
+    if not _in_scope(text, facts):
         return "out_of_scope"
     if not situation and re.search(r"\bin general\b|\bgenerally\b|\bin principle\b", text, re.I):
         return "information"
-    if _ROUTE_REQUEST.search(text):
+    if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text):
         return "recommendation"
     if INTENT_KNN and _INFO_START.search(text) and not situation:
         return "information"
