@@ -202,3 +202,53 @@ def test_evidence_from_the_question_is_escaped_in_the_answer():
     out = compose_recommendation("q", decision, fvs, retrieved, sources, [], lexicon())
     assert "<img" not in out.text and "javascript:" not in out.text
     assert not uncited_sentences(out.text)
+
+
+# --- groundedness of the recommendation answer -------------------------------------------------------
+
+
+def _decision_texts(decision) -> list[str]:
+    """What eval/runner.py treats as decision text for this decision."""
+    out = [t.because for t in decision.trace if t.fired] + [m.because for m in decision.models] + [f.text for f in decision.legal_flags]
+    return out + [m.question for m in decision.missing]
+
+
+def test_recommendation_lines_are_grounded_in_the_sentences_they_cite():
+    from eval.metrics import groundedness
+
+    decision, out = _recommendation({"interests": "converge", "value_delivery": "emergent_process", "multiple_providers_coordinate": True, "contract_type": "light_touch_services", "contract_value_gbp": 2000000})
+    cites = [c.model_dump() for c in out.citations]
+    exempt = [out.text.split("\n\n", 1)[0], "Is it X?", *_decision_texts(decision)]
+    grounded, total, details = groundedness(out.text, cites, exempt)
+    assert total >= 8 and grounded == total, [d for d in details if not d["grounded"]]
+    why = out.text.split("**Why**")[1].split("**How to do it lawfully**")[0]
+    # the officer's words are quoted as theirs, and each line's cited sentence is the passage's own
+    assert "(you said “words for interests”)" in why
+    for line in why.strip().splitlines():
+        m = re.search(r"\): (.*) \[(\d+)\]\.$", line)
+        assert m, line
+        assert re.sub(r"\.$", "", out.citations[int(m.group(2)) - 1].quote) == m.group(1)
+
+
+def test_an_unsupported_flag_sentence_is_the_rules_text_leading_into_its_evidence():
+    from rules.engine import decide, load_ruleset
+
+    sources = {r.id: tuple(r.source) for r in load_ruleset().rules}
+    decision = decide({"contract_type": "light_touch_services", "contract_value_gbp": 2000000, "interests": "converge", "value_delivery": "emergent_process"})
+    flag = next(f for f in decision.legal_flags if "tender notice is still needed" in f.text)
+    claim = "A tender notice is still needed unless a direct award justification applies."
+    ids = sorted({pid for t in decision.trace if t.fired for pid in sources[t.rule]} | {pid for f in decision.legal_flags for pid in f.source})
+    # Only the flag's own sources (which do not say it): the sentence is shown as the rules' text,
+    # with no marker, as a lead-in to the closest sentence of those sources, which is cited.
+    out = compose_recommendation("q", decision, {}, [hit(pid) for pid in ids if pid in corpus()], sources, [], lexicon())
+    lead = next(line for line in out.text.splitlines() if claim[:-1] in line)
+    assert lead.rstrip().endswith(claim[:-1] + ":") and not markers(lead.split(claim[:-1])[1])
+    after = out.text.split(claim[:-1] + ":\n  ", 1)[1].splitlines()[0]
+    assert markers(after) and set(flag.source) >= {out.citations[markers(after)[0] - 1].passage_id}
+    assert not uncited_sentences(out.text)
+    # With the passage that does say it retrieved, the sentence is cited to that passage.
+    extra = "pa2023-light-touch#light-touch-contracts-still-need-advertising"
+    out = compose_recommendation("q", decision, {}, [hit(pid) for pid in [*ids, extra] if pid in corpus()], sources, [], lexicon())
+    line = next(line for line in out.text.splitlines() if claim[:-1] in line)
+    m = markers(line.split(claim[:-1])[1])
+    assert m and out.citations[m[0] - 1].passage_id == extra

@@ -120,6 +120,44 @@ def test_sources_are_balanced(answerer):
     assert legal_only.citations and {c.source_type for c in legal_only.citations} == {"legal"}
 
 
+
+def test_a_conditional_follow_up_asks_for_the_route_again(answerer):
+    earlier = {"interests": FactValue(value="converge", evidence="we share a goal", origin="extracted"), "value_delivery": FactValue(value="emergent_process", evidence="we will learn", origin="extracted")}
+    for q in ("And if the providers are all charities?", "What if it is worth £3m?", "Suppose the contract is for homecare."):
+        answer = answerer.ask(q, earlier_facts=earlier)
+        assert answer.intent == "recommendation", q
+        assert answer.recommendation["route"] == "collaboration"
+        assert answer.facts["interests"].origin == "earlier_turn"
+    # without an earlier situation, or when it asks what the law says, it is not a route question
+    assert answerer.ask("And if the providers are all charities?").intent != "recommendation"
+    assert pipeline.is_conditional_follow_up("And if we ran it with the NHS, what does the law say about that?") is False
+
+
+def test_retrieved_is_ranked_and_the_hybrid_top_five_is_kept(answerer):
+    q = "What does the Procurement Act say about light touch contracts?"
+    answer = answerer.ask(q)
+    assert [r["rank"] for r in answer.retrieved] == list(range(1, len(answer.retrieved) + 1))
+    top5 = [h.passage.id for h in answerer.search.search(q, k=5)]
+    assert [r["passage_id"] for r in answer.retrieved[:5]] == top5
+    # all five are legal passages: the source balancing (2 per type) no longer drops any of them
+    records = {r["passage_id"]: r for r in answer.retrieved}
+    kept = [pid for pid in top5 if records[pid]["relevance"] >= pipeline.FLOOR]
+    assert kept and all(records[pid]["used"] for pid in kept)
+
+
+def test_a_question_naming_a_corpus_topic_is_not_out_of_scope(answerer, monkeypatch):
+    import assistant.understand as understand_module
+
+    real = understand_module.understand
+
+    def says_out_of_scope(question, **kwargs):
+        return real(question, **kwargs).model_copy(update={"intent": "out_of_scope"})
+
+    monkeypatch.setattr(understand_module, "understand", says_out_of_scope)
+    answer = answerer.ask("What is community wealth building?")
+    assert answer.intent == "information" and answer.citations
+    assert answerer.ask("What's the weather going to be like in Leeds tomorrow?").intent == "out_of_scope"
+
 def _varied_questions(n: int = 100) -> list[dict]:
     items = []
     for split in ("dev", "test"):
