@@ -1,8 +1,10 @@
 """The deterministic answer writer: Markdown where every sentence that states a fact is cited.
 
-No text generation. The recommendation sentence is built from the Decision alone; the other
-sentences are either the ruleset's own plain-English reasons (each cited to a sentence of the
-passage the rule rests on) or sentences taken from retrieved passages. Citations are numbered in
+No text generation. The recommendation sentence is built from the Decision alone. Every cited
+sentence is a sentence of a retrieved passage, verbatim (for a rule's reason, the sentence of the
+rule's source passages that best states it), or a legal flag's sentence that such a sentence
+supports; a flag sentence without support is shown as the rules' text, unmarked, leading into the
+closest source sentence. The officer's words are quoted as theirs ("you said “…”"). Citations are numbered in
 order of first use; each carries a verbatim sentence of its passage (`quote`). Only passages in
 the retrieved set can be cited (`Citer` refuses anything else).
 
