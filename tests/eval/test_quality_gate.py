@@ -27,15 +27,14 @@ def test_report_has_every_key(result):
     assert result["details"]["counts"]["cases"] == len([c for c in result["cases"]])
 
 
-# Measured on the test split at the time of writing (see the eval/README.md section "Gate status").
-# The failing figures come from the rules/understanding parts (route, paraphrase consistency),
-# the composer (groundedness) and retrieval (recall@5); the marker stays until they are fixed.
+# Measured on the test split (see docs/eval.md). Groundedness, recall@5, citation validity,
+# determinism and OOS F1 now pass; the failing figures come from the rules/understanding parts
+# (route accuracy, paraphrase consistency). The marker stays until they are fixed.
 @pytest.mark.xfail(
     strict=False,
-    reason="measured on test: route_accuracy 0.24, paraphrase_consistency 0.50 (rules+understanding return "
-    "'undetermined' for most described situations), groundedness 0.52 (composer's ruleset sentences and "
-    "officer quotes vs cited quotes), recall@5 0.848 (pipeline retrieval); citation validity 1.0, determinism 1.0, "
-    "OOS F1 0.92, hybrid nDCG >= baselines pass",
+    reason="measured on test: route_accuracy 0.697, paraphrase_consistency 0.667 (rules+understanding); "
+    "groundedness 1.0, recall@5 0.887 (hybrid 0.887), citation validity 1.0, determinism 1.0, OOS F1 0.923, "
+    "hybrid nDCG >= baselines pass",
 )
 def test_quality_gate(result):
     failures = runner.gate(result)
