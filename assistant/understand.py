@@ -48,8 +48,9 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 # Similarity fallback (documented in eval/README.md). A situation clause sets a dimension fact
 # only if its cosine to the best prototype of one value is >= SIMILARITY_THRESHOLD and beats the
 # best prototype of the other value by >= SIMILARITY_MARGIN. Tuned on the dev split only.
-SIMILARITY_THRESHOLD = 0.65
+SIMILARITY_THRESHOLD = 0.60
 SIMILARITY_MARGIN = 0.10
+SIMILARITY_MIN_WORDS = 4
 
 DIMENSIONS = (
     "interests", "value_delivery", "social_value_requirements", "suitability_test", "incentive",
@@ -194,11 +195,17 @@ _MENTION = re.compile(
 
 
 def _is_mention_clause(clause: str) -> bool:
-    """A clause that talks ABOUT a concept (what is X, the toolkit says X), not the officer's case."""
-    if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
-        return True
+    """A clause that talks ABOUT a concept (what is X, the toolkit says X), not the officer's case.
+
+    A clause that asks for a route for a described case ("what's the right route to buy X where
+    the outputs are clearly defined?") describes a case, so it is not a mention.
+    """
     if re.match(r"(?:should|shall|could|can) (?:we|the council|i) (?:be )?(?:us(?:e|ing)|adopt|adopting|try|consider)\b", clause):
         return True  # "should we use open book?" asks about X; it does not say the case has X
+    if _ROUTE_REQUEST.search(clause) and not re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|difference between", clause):
+        return False
+    if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
+        return True
     return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
 
 
@@ -230,6 +237,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
     """All lexicon hits per fact: (value, original span, method)."""
     lex = _lexicon()
     negators = list(lex["negation_cues"]) + ["n't"]
+    contrasts = list(lex.get("contrast_cues", []))
     hedges = lex["hedge_cues"]
     no_hedge = set(lex.get("no_hedge", []))
     hits: dict[str, list[tuple[Any, tuple[int, int], str]]] = {}
@@ -253,7 +261,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                     continue
                 before = norm.text[ca:a]
                 value = pat.value
-                if _cue_before(before, negators, 5):
+                if _cue_before(before, negators, 5) or _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
                     if flipped is None:
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
@@ -650,81 +658,128 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
 # similarity to prototypes
 
 
-PROTOTYPES: dict[str, dict[Any, list[str]]] = {
-    "interests": {
-        "converge": ["all the partners share the same goal", "our interests are aligned, we all want the same outcome"],
-        "diverge": ["the providers' interests are opposed to ours", "suppliers want higher prices and we want savings"],
-    },
-    "value_delivery": {
-        "emergent_process": ["we do not know what will work and need to figure it out together",
-                             "the service will have to be designed and evolve as we learn"],
-        "clear_specification": ["we can write a clear, detailed specification of exactly what we need",
-                                "the requirement is fully specified already"],
-    },
-    "outputs": {
-        "emergent_uncertain": ["the outcomes are uncertain and hard to predict in a complex system"],
-        "clearly_defined": ["the outputs are clearly defined and measurable standard deliverables"],
-    },
-    "authority_role": {
-        "system_steward": ["the council will convene partners and steward the whole system"],
-        "market_manager": ["the council simply buys from the market as a purchaser"],
-    },
-    "incentive": {
-        "common_purpose": ["the partners work together towards a common purpose"],
-        "winner_takes_all": ["the single winning bidder takes the whole contract"],
-    },
-    "value_nature": {
-        "generative": ["working together creates more value for everyone"],
-        "zero_sum": ["the budget is fixed, one provider's gain is another's loss"],
-    },
-}
+PROTOTYPES_PATH = Path(__file__).resolve().parent / "prototypes.yaml"
 
 
 @lru_cache(maxsize=1)
-def _prototype_vectors() -> dict[str, dict[Any, np.ndarray]]:
+def _prototypes() -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
+    """Prototype sentences per fact value, and the neutral sentences (assistant/prototypes.yaml)."""
+    data = yaml.safe_load(PROTOTYPES_PATH.read_text(encoding="utf-8"))
+    facts = {f: {v: list(s) for v, s in by_value.items()} for f, by_value in data["facts"].items()}
+    return facts, tuple(data.get("neutral") or ())
+
+
+@lru_cache(maxsize=1)
+def _prototype_vectors() -> tuple[dict[str, dict[Any, np.ndarray]], np.ndarray]:
     from assistant.embeddings import embed
 
-    out: dict[str, dict[Any, np.ndarray]] = {}
-    for fact, by_value in PROTOTYPES.items():
-        out[fact] = {value: embed(sentences) for value, sentences in by_value.items()}
-    return out
+    facts, neutral = _prototypes()
+    vectors = {fact: {value: embed(sentences) for value, sentences in by_value.items()}
+               for fact, by_value in facts.items()}
+    return vectors, embed(list(neutral))
 
 
-def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
-                      skip: list[tuple[int, int]], known: set[str]) -> dict[str, FactValue]:
-    """Dimension facts from clause-to-prototype similarity, for facts the lexicon left unknown."""
+# A clause is also read piece by piece: split at commas, semicolons and joining words, so that
+# "We want X, because Y will only emerge" offers "We want X" and "Y will only emerge" on their own.
+_SUBCLAUSE = re.compile(r" [,;] | (?:and|because|so that|so|while|whereas|which|who|since|then|plus|as well as) ")
+
+
+def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
+              skip: list[tuple[int, int]], used: Iterable[tuple[int, int]] = ()) -> list[tuple[tuple[int, int], str]]:
+    """Statement clauses and their pieces that the similarity step may read, with original spans.
+
+    `used`: original spans the lexicon already read as evidence of a situation fact; a piece that
+    overlaps one is not read again (the same words never support a second, guessed fact).
+    """
+    used = list(used)
     lex = _lexicon()
-    todo = [f for f in PROTOTYPES if f not in known]
-    if not todo:
-        return {}
-    candidates: list[tuple[tuple[int, int], str]] = []
+    negators = list(lex["negation_cues"]) + ["n't"] + list(lex.get("contrast_cues", []))
+    hedges = list(lex["hedge_cues"])
+    out: list[tuple[tuple[int, int], str]] = []
+    seen: set[tuple[int, int]] = set()
     for ca, cb in clauses:
         clause = norm.text[ca:cb]
         if any(ca < sb and cb > sa for sa, sb in skip) or _is_mention_clause(clause):
             continue
-        if len(clause.split()) < 4 or norm.text[cb:cb + 2] == " ?":
-            continue  # too short to read, or a question rather than a statement of the situation
-        if _cue_before(clause, list(lex["negation_cues"]) + ["n't"] + list(lex["hedge_cues"]), 60):
-            continue  # the model does not read negation or hedging reliably: leave it to the lexicon
-        span = norm.span(ca, cb)
-        candidates.append((span, text[span[0]:span[1]]))
-    if not candidates:
-        return {}
+        if norm.text[cb:cb + 2] == " ?":
+            continue  # a question rather than a statement of the situation
+        pieces = [(ca, cb)]
+        start = ca
+        for m in _SUBCLAUSE.finditer(clause):
+            pieces.append((start, ca + m.start()))
+            start = ca + m.end()
+        if start > ca:
+            pieces.append((start, cb))
+        for a, b in pieces:
+            seg = norm.text[a:b]
+            if (a, b) in seen or len(seg.split()) < SIMILARITY_MIN_WORDS:
+                continue
+            # the model does not read negation or hedging reliably: leave those to the lexicon
+            if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:b], hedges, 60):
+                continue
+            seen.add((a, b))
+            span = norm.span(a, b)
+            if any(span[0] < ub and span[1] > ua for ua, ub in used):
+                continue
+            out.append((span, text[span[0]:span[1]]))
+    return out
+
+
+def _similarity_scores(segments: list[tuple[tuple[int, int], str]]) -> dict[str, list[tuple[float, float, Any]]]:
+    """Per fact, per segment: (best cosine of its best value, margin, that value).
+
+    The margin is over EVERY other class: the other value of the same fact, every value of every
+    other fact, and the neutral sentences. So a segment can only ever set the one fact whose
+    prototype is its nearest neighbour (a negative margin means another class is nearer).
+    """
     from assistant.embeddings import embed
 
-    vecs = embed([c[1] for c in candidates])
-    protos = _prototype_vectors()
+    if not segments:
+        return {}
+    vecs = embed([s[1] for s in segments])
+    protos, neutral = _prototype_vectors()
+    classes: list[tuple[str | None, Any]] = []
+    best_rows: list[np.ndarray] = []
+    for fact, by_value in protos.items():
+        for value, p in by_value.items():
+            classes.append((fact, value))
+            best_rows.append((p @ vecs.T).max(axis=0))
+    if len(neutral):
+        classes.append((None, None))
+        best_rows.append((neutral @ vecs.T).max(axis=0))
+    sims = np.vstack(best_rows)  # classes x segments
+    out: dict[str, list[tuple[float, float, Any]]] = {}
+    for fact, by_value in protos.items():
+        rows = []
+        idx = [k for k, (f, _) in enumerate(classes) if f == fact]
+        for i in range(len(segments)):
+            k1 = max(idx, key=lambda k: (float(sims[k, i]), -k))
+            s1 = float(sims[k1, i])
+            rival = max(float(sims[k, i]) for k in range(len(classes)) if k != k1)
+            rows.append((s1, s1 - rival, classes[k1][1]))
+        out[fact] = rows
+    return out
+
+
+def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
+                      skip: list[tuple[int, int]], known: set[str],
+                      used: Iterable[tuple[int, int]] = ()) -> dict[str, FactValue]:
+    """Situation facts from clause-to-prototype similarity, for facts the lexicon left unknown."""
+    facts, _ = _prototypes()
+    if all(f in known for f in facts):
+        return {}
+    segments = _segments(text, norm, clauses, skip, used)
+    scores = _similarity_scores(segments)
     out: dict[str, FactValue] = {}
-    for fact in todo:
+    for fact, rows in scores.items():
+        if fact in known:
+            continue
         best: tuple[float, Any, int] | None = None
-        for i in range(len(candidates)):
-            scores = {v: float(np.max(p @ vecs[i])) for v, p in protos[fact].items()}
-            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-            (v1, s1), (_, s2) = ranked[0], ranked[1]
-            if s1 >= SIMILARITY_THRESHOLD and s1 - s2 >= SIMILARITY_MARGIN and (best is None or s1 > best[0]):
-                best = (s1, v1, i)
+        for i, (s1, margin, value) in enumerate(rows):
+            if s1 >= SIMILARITY_THRESHOLD and margin >= SIMILARITY_MARGIN and (best is None or s1 > best[0]):
+                best = (s1, value, i)
         if best:
-            span, evidence = candidates[best[2]]
+            span, evidence = segments[best[2]]
             out[fact] = FactValue(value=best[1], evidence=evidence, span=span, origin="extracted",
                                   method=f"similarity:{best[0]:.2f}")
     return out
@@ -788,7 +843,8 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
                                                      span=span, origin="extracted", method="parse")
 
     if use_similarity and norm.text:
-        sim = _similarity_facts(clean_text, norm, clauses, [], set(facts) | set(hits))
+        used = [span for fact, found in hits.items() if fact in SITUATION_FACTS for _, span, _ in found]
+        sim = _similarity_facts(clean_text, norm, clauses, [], set(facts) | set(hits), used)
         for fact, fv in sim.items():
             fv.evidence = raw[fv.span[0]:fv.span[1]]
             facts[fact] = fv

@@ -1,38 +1,99 @@
-import numpy as np, re
-from eval.understanding.score import load
+"""Calibrate the similarity fallback of assistant/understand.py on DEV data only.
+
+    python -m eval.understanding.calibrate_similarity [--gold]
+
+For each threshold T and margin M it reports, on the understanding set's dev split:
+- similarity ALONE (lexicon off): facts it sets, true and false positives, precision;
+- similarity AFTER the lexicon (the shipped setting): the facts it adds, and how many are right;
+and with --gold, the route accuracy of understand + rules.decide on the gold set's dev split
+(recommendation cases). It never reads a test split.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
 from assistant import understand as U
-from assistant.embeddings import embed
-items, now = load('dev')
-protos = U._prototype_vectors()
-lex=U._lexicon()
-rows=[]  # per item: per fact: list of (s1, v1, s2) per clause
-for it in items:
-    text=U._blank_html(it['question'][:4000])
-    skip=U._injected_spans(text)
-    norm=U._Norm(text); clauses=U._clauses(norm.text)
-    cands=[]
-    for ca,cb in clauses:
-        c=norm.text[ca:cb]
-        if U._is_mention_clause(c) or len(c.split())<4 or norm.text[cb:cb+2]==" ?": continue
-        if U._cue_before(c, list(lex["negation_cues"])+["n't"]+list(lex["hedge_cues"]),60): continue
-        sp=norm.span(ca,cb); cands.append(text[sp[0]:sp[1]])
-    vec=embed(cands) if cands else None
-    best={}
-    for f in U.PROTOTYPES:
-        b=None
-        for i in range(len(cands)):
-            sc=sorted(((float(np.max(p@vec[i])),v) for v,p in protos[f].items()),reverse=True)
-            if b is None or sc[0][0]>b[0]: b=(sc[0][0],sc[0][1],sc[0][0]-sc[1][0])
-        best[f]=b
-    rows.append((it,best))
-for T in (0.45,0.5,0.55,0.6,0.65,0.7):
-  for M in (0.05,0.1,0.15):
-    tp=fp=fn=0
-    for it,best in rows:
-        for f,b in best.items():
-            gold=(it['facts'] or {}).get(f)
-            if b and b[0]>=T and b[2]>=M:
-                if gold==b[1]: tp+=1
-                else: fp+=1
-            elif gold is not None: fn+=1
-    print(T,M,'tp',tp,'fp',fp,'fn',fn, 'P=%.2f'%(tp/(tp+fp) if tp+fp else 1))
+from eval.understanding.score import _norm, load
+
+THRESHOLDS = (0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
+MARGINS = (0.0, 0.03, 0.05, 0.08, 0.10, 0.12)
+
+
+def _prepare(question: str) -> tuple[dict[str, Any], set[str], tuple, tuple]:
+    """Lexicon facts, the facts the lexicon touched, the similarity segments and their scores
+    (after the lexicon: pieces not already read by it; alone: every piece)."""
+    text = U._blank_html(question[:4000])
+    skip = U._injected_spans(text)
+    clean = list(text)
+    for a, b in skip:
+        clean[a:b] = " " * (b - a)
+    clean_text = "".join(clean)
+    norm = U._Norm(clean_text)
+    clauses = U._clauses(norm.text)
+    hits = U._lexicon_facts(clean_text, norm, clauses, [], [])
+    lex = {f: found[0][0] for f, found in hits.items() if len({v for v, _, _ in found}) == 1}
+    used = [span for fact, found in hits.items() if fact in U.SITUATION_FACTS for _, span, _ in found]
+    segments = U._segments(clean_text, norm, clauses, [], used)
+    alone = U._segments(clean_text, norm, clauses, [])
+    return lex, set(hits), (segments, alone), (U._similarity_scores(segments), U._similarity_scores(alone))
+
+
+def _sim_facts(scores: dict, known: set[str], t: float, m: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fact, rows in scores.items():
+        if fact in known:
+            continue
+        best = None
+        for s1, margin, value in rows:
+            if s1 >= t and margin >= m and (best is None or s1 > best[0]):
+                best = (s1, value)
+        if best:
+            out[fact] = best[1]
+    return out
+
+
+def main(gold: bool) -> None:
+    items, _ = load("dev")
+    # out-of-scope messages get no facts whatever the similarity says: leave them out
+    items = [it for it in items if U.understand(it["question"], use_similarity=False).intent != "out_of_scope"]
+    prepared = [(_prepare(it["question"]), {k: _norm(v) for k, v in (it.get("facts") or {}).items()}, it)
+                for it in items]
+    cases = []
+    if gold:
+        from rules.engine import decide
+
+        doc = yaml.safe_load(open("eval/gold/gold.yaml", encoding="utf-8"))
+        cases = [(c, _prepare(c["question"])) for c in doc["cases"] if c.get("route") and c["split"] == "dev"]
+    print("T     M     | alone: n  TP  FP  P     | added: n  TP  FP" + ("  | gold dev route" if gold else ""))
+    for t in THRESHOLDS:
+        for m in MARGINS:
+            a_tp = a_fp = d_tp = d_fp = 0
+            for (lex, known, _, (scores, scores_alone)), labels, it in prepared:
+                for f, v in _sim_facts(scores_alone, set(), t, m).items():
+                    ok = labels.get(f) == _norm(v)
+                    a_tp += ok
+                    a_fp += not ok
+                for f, v in _sim_facts(scores, known, t, m).items():
+                    ok = labels.get(f) == _norm(v)
+                    d_tp += ok
+                    d_fp += not ok
+            line = (f"{t:.2f}  {m:.2f}  |        {a_tp + a_fp:3d} {a_tp:3d} {a_fp:3d}  "
+                    f"{(a_tp / (a_tp + a_fp)) if a_tp + a_fp else 1:.2f}  |        {d_tp + d_fp:3d} {d_tp:3d} {d_fp:3d}")
+            if gold:
+                ok = 0
+                for c, (lex, known, _, (scores, _alone)) in cases:
+                    facts = dict(lex)
+                    facts.update(_sim_facts(scores, known, t, m))
+                    facts = {k: v for k, v in facts.items()
+                             if k not in ("contract_type", "authority_type")}  # legal facts cast no vote
+                    ok += decide(facts).route == c["route"]
+                line += f"  | {ok / len(cases):.3f}"
+            print(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main("--gold" in sys.argv)
