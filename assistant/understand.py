@@ -187,7 +187,7 @@ _FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|i|i'm|i'd|my)
 _MENTION = re.compile(
     r"^(?:so |and |also |ok |hi |please |sorry[a-z ,]* )?(?:what is|what's|what are|whats|what does|"
     r"what do|explain|define|tell me about|can you explain|can you tell me|could you explain|"
-    r"why does|how does|how do|is there any|are there any|does the toolkit|"
+    r"why does|how does|how do|is there (?:a|an|any)\b|are there (?:any )?|does the toolkit|"
     r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b)"
     r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
     r"|\bmeans? by\b|\bwhat does [a-z' ]+ mean\b"
@@ -457,7 +457,7 @@ _DOMAIN_STRONG = re.compile(
     r"procur|commission|tender|social value|toolkit|threshold|\bpa23\b|\bpsr\b|provider selection|"
     r"framework agreement|call[- ]off|alliance contract|direct award|light touch|\bnpps\b|"
     r"voluntary sector|\bvcse\b|open[- ]book|relational|market manager|steward|conven[eio]|"
-    r"co-production|co-produc|community wealth|value for money|below[- ]threshold|section \d+|"
+    r"co-production|co-produc|co-design|community wealth|value for money|below[- ]threshold|section \d+|"
     r"act (?:19|20)\d\d|schedule \d|exclusion grounds|dynamic market|market engagement|\bkpis?\b|"
     r"bidders?\b|public contract|contracting authorit|competitive flexible|innovation partnership|"
     r"public commons|commons partnership|land trust|\bclt\b|\bpcp\b|public service mutual|"
