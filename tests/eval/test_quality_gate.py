@@ -27,15 +27,23 @@ def test_report_has_every_key(result):
     assert result["details"]["counts"]["cases"] == len([c for c in result["cases"]])
 
 
-# Measured on the test split (see docs/eval.md). Groundedness, recall@5, citation validity,
-# determinism and OOS F1 now pass; the failing figures come from the rules/understanding parts
-# (route accuracy, paraphrase consistency). The marker stays until they are fixed.
-@pytest.mark.xfail(
-    strict=False,
-    reason="measured on test: route_accuracy 0.697, paraphrase_consistency 0.667 (rules+understanding); "
-    "groundedness 1.0, recall@5 0.887 (hybrid 0.887), citation validity 1.0, determinism 1.0, OOS F1 0.923, "
-    "hybrid nDCG >= baselines pass",
-)
+# Each threshold is its own test, so CI guards every metric that passes. The ones still below
+# their threshold on the test split are expected failures (non-strict) with the measured figure
+# and the part that causes it; the whole-gate test below stays until they are fixed.
+KNOWN_BELOW = {
+    "route_accuracy": "measured 0.697 on test: understanding misses facts, so those cases stay 'undetermined'",
+    "paraphrase_consistency": "measured 0.667 on test: same cause as route accuracy",
+}
+
+
+@pytest.mark.parametrize("key", sorted(runner.THRESHOLDS))
+def test_threshold(result, key, request):
+    if key in KNOWN_BELOW:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=KNOWN_BELOW[key]))
+    assert result[key] is not None and result[key] >= runner.THRESHOLDS[key], f"{key} = {result[key]}"
+
+
+@pytest.mark.xfail(strict=False, reason="route accuracy and paraphrase consistency are below threshold (see KNOWN_BELOW)")
 def test_quality_gate(result):
     failures = runner.gate(result)
     assert not failures, "quality gate failed:\n" + "\n".join(failures)
