@@ -25,19 +25,8 @@ from typing import Any, Iterable, Sequence
 
 from assistant.contracts import Citation, FactValue, Passage, ScoredPassage
 from assistant.text import flat, safe_inline, safe_passage_sentence, sentences
+from rules.engine import MODEL_LABELS
 
-MODEL_LABELS: dict[str, str] = {
-    "open_procedure": "Open procedure",
-    "competitive_flexible_procedure": "Competitive flexible procedure",
-    "public_commons_partnership": "Public-commons partnership",
-    "alliance_contract": "Alliance contract",
-    "innovation_partnership": "Innovation partnership",
-    "cooperative_contract": "Co-operative contract",
-    "community_land_trust": "Community land trust",
-    "relational_imperatives": "Relational imperatives",
-    "direct_award": "Direct award",
-    "framework": "Framework call-off",
-}
 # Plain words for each model, used once in the recommendation sentence (jargon explained once).
 MODEL_GLOSS: dict[str, str] = {
     "open_procedure": "a single-stage tender that any supplier can bid in",

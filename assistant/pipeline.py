@@ -16,12 +16,11 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Composed, Lexicon, compose_information, compose_out_of_scope, compose_recommendation
+from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Lexicon, compose_information, compose_out_of_scope, compose_recommendation
 from assistant.config import Settings, get_settings
 from assistant.contracts import Answer, FactValue, ScoredPassage
 from assistant.index import PassageIndex, SyncReport, model_fingerprint
 from assistant.retrieve import CANDIDATES, HybridSearch, rrf
-from assistant.text import sentences  # noqa: F401  (re-exported: older callers import it from here)
 
 log = logging.getLogger(__name__)
 
