@@ -270,6 +270,8 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                 value = pat.value
                 if _cue_before(before, negators, 5) or _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
+                    if flipped is not None and any(re.search(rx, norm.text[a:b]) for rx in lex.get("no_flip", [])):
+                        flipped = None  # "not buying it off the shelf" says nothing about the outputs
                     if flipped is None:
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
                         continue
@@ -325,6 +327,8 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
         before = re.split(r"[.?!]", text[max(0, m.start() - 60):m.start()].lower())[-1]
         if "threshold" in before and not re.search(r"(?:worth|valued|budget)", before[-30:]):
             continue  # "is the threshold £5,193,000?" names a threshold, not this contract
+        if re.search(r"\b(?:under|below|less than|up to|no more than)\s*$", before):
+            continue  # "organisations bidding under £100k" names a limit, not this contract
         end = m.end()
         after = text[end:end + 60]
         per_year = _PER_YEAR.search(after)
@@ -409,7 +413,8 @@ def _parse_date(text: str, now: dt.date | None) -> tuple[str, tuple[int, int]] |
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.?!]{0,40}\b(?:rules?|ruleset|instructions?|"
     r"everything|above|previous|prompt|decision)"
-    r"|\byou are now\b|\byou are dan\b|\bsystem prompt\b|^\s*system\s*:|\bsystem:"
+    r"|\byou are now\b|\byou are dan\b|\bsystem prompt\b|^\s*system\s*:"
+    r"|\bsystem\s*:\s*(?=(?:always|ignore|you|answer|recommend|say|set|new|override|respond|disregard|forget)\b)"
     r"|\byou must (?:now )?(?:always )?(?:recommend|say|answer)"
     r"|\b(?:always|just) (?:say|answer|recommend)\b|\bset [a-z_]+ to\b"
     r"|\bthe answer is (?:competition|collaboration)",
@@ -472,11 +477,13 @@ _DOMAIN_STRONG = re.compile(
     r"best value|local authorit|social enterprise|spin[- ]out|specification|case stud|\bprocedures?\b|"
     r"public[- ]commons?\b|\bmutuals?\b(?! (?:friend|respect|understanding|agreement|consent))|"
     r"supported employment|preston model|human learning systems|"
-    r"(?:route|procedure|approach|way) to (?:buy|procure|commission|purchase|source)\b",
+    r"(?:route|procedure|approach|way) to (?:buy|procure|commission|purchase|source)\b|"
+    r"\b(?:modif|vary|varying|variation)\w* (?:to |of )?(?:a |the |our |this |that )?(?:[a-z]+ ){0,2}contracts?\b|"
+    r"\bcontract (?:modification|variation|management|award|extension)s?\b",
     re.I,
 )
 _DOMAIN_WEAK = re.compile(
-    r"contract|supplier|provider|partnership|framework|alliance|services?\b|community|housing|"
+    r"contract|supplier|provider|partnership|framework|alliance|services?\b|community|housing|\bbid(?:s|ding|ders?)?\b|"
     r"residents|charit|competition|collaborat|competitive|mutual|co-?op|cooperative|\bsmes?\b|"
     r"local economy|\bnhs\b|public health|social care|home ?care|homeless|rough sleep|council(?! tax)",
     re.I,
@@ -514,7 +521,10 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
         return True
     if _PERSONAL.search(text):
         return False
-    # a weak term, or a legal fact (what is bought, its value, its date), in an organisation's voice
+    # a weak term together with what is bought or its value ("the waste collection contract is
+    # £42m") is enough; otherwise a weak term or a legal fact needs an organisation's voice
+    if _DOMAIN_WEAK.search(text) and ("contract_value_gbp" in facts or "contract_type" in facts):
+        return True
     return bool((_DOMAIN_WEAK.search(text) or facts) and _ORG_VOICE.search(text))
 
 
@@ -538,7 +548,7 @@ _CHOICE = re.compile(
     r"possible|allowed|an option|feasible|doable|the way to go|right)\s*\?"
     r"|\bis it (?:ok|okay|fine|alright|acceptable|sensible|wise|better|best) (?:for us|to|if)\b"
     r"|\banything wrong with\b|\bis there (?:a|any) (?:case|reason|better way|alternative)\b"
-    r"|\b(?:can|could) we (?:just|simply)\b|\b(?:good|bad) idea\b|\bwhere do we (?:start|begin)\b"
+    r"|\b(?:can|could|do|should|shall) we (?:just|simply)\b|\b(?:good|bad) idea\b|\bwhere do we (?:start|begin)\b"
     r"|\bhow (?:would|should|could|do) you (?:commission|procure|approach|go about|do|run|handle|tackle|"
     r"buy|structure|set)\b",
     re.I,
@@ -551,15 +561,29 @@ _DUTY_OR_DOCUMENT = re.compile(
 )
 
 
+_BARE_OPTION = re.compile(
+    r"(?:^|[.!?:\n]\s*)(?!(?:what|whats|what's|which|why|how|when|where|who|is|are|does|do|did|can|could|"
+    r"would|will|should|must|may)\b)(?:[a-z'-]+ ){0,4}" + _OPTION + r"s?\s*\?\s*$",
+    re.I,
+)
+
+
 def _asks_to_judge_an_option(text: str) -> bool:
-    """The officer asks for a judgement on a commissioning option for their own case."""
+    """The officer asks for a judgement on a commissioning option for their own case.
+
+    Besides "X ok?" and "X or Y?", a short closing question that is only an option
+    ("straight competitive tender?", "framework?") puts that option to us.
+    """
     if _DUTY_OR_DOCUMENT.search(text):
         return False
-    return bool(_OPTION_EVAL.search(text) or (_OWN_CASE.search(text) and _CHOICE.search(text)))
+    return bool(_OPTION_EVAL.search(text) or (_OWN_CASE.search(text) and _CHOICE.search(text))
+                or _BARE_OPTION.search(text.strip()))
 
 
 _ROUTE_REQUEST = re.compile(
     r"which (?:route|model|models|procedure|approach|process|option|legal routes?)|"
+    r"(?:which|what) (?:kind|sort|type)s? of (?:[a-z-]+ )?(?:route|model|procedure|approach|process|arrangement)|"
+    r"which (?:[a-z-]+ )(?:route|model|procedure|approach|process)\b|\b(?:fits|suits (?:us|this|that|it|best))\s*\?|"
     r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
     r"what route|competition or collaboration|collaboration or competition|collab or comp|"
     r"comp or collab|competition or something else|"
@@ -626,6 +650,25 @@ def _knn_intent(text: str) -> Intent | None:
     return best if best in ("recommendation", "information") else None
 
 
+# An explicit question about what the toolkit, the law or the case studies say. It makes the message
+# `information` even when the message describes the officer's case, unless it also asks for a
+# route outright (_EXPLICIT_ROUTE).
+_INFO_ASK = re.compile(
+    r"\b(?:what|how) (?:does|do|did|would|will) (?:the )?(?:toolkit|law|act|legislation|guidance|regulations?|"
+    r"statutory guidance|case stud\w*|procurement act)\b[^?]{0,80}?\b(?:say|says|mean|explain|define|treat|show|"
+    r"assure|work|cover|describe)\b"
+    r"|\bdoes the (?:toolkit|law|act|guidance|legislation) (?:explain|say|cover|define|describe)\b"
+    r"|\bwhat do (?:the )?case studies (?:say|show)\b",
+    re.I,
+)
+_EXPLICIT_ROUTE = re.compile(
+    r"(?:which|what) (?:route|model|models|procedure)\b|competition or collaboration|collaboration or competition|"
+    r"collab or comp|comp or collab|what (?:do|would) you (?:recommend|suggest)|"
+    r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure)",
+    re.I,
+)
+
+
 def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = False) -> Intent:
     """Rules where they are decisive, a kNN over dev examples at the recommendation/information border.
 
@@ -644,6 +687,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
     if not _in_scope(text, facts):
         return "out_of_scope"
     if not situation and re.search(r"\bin general\b|\bgenerally\b|\bin principle\b", text, re.I):
+        return "information"
+    if _INFO_ASK.search(text) and not _EXPLICIT_ROUTE.search(text):
         return "information"
     if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text):
         return "recommendation"
