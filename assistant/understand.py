@@ -195,7 +195,11 @@ _MENTION = re.compile(
     r"^(?:so |and |also |ok |hi |please |sorry[a-z ,]* )?(?:what is|what's|what are|whats|what does|"
     r"what do|explain|define|tell me about|can you explain|can you tell me|could you explain|"
     r"why does|how does|how do|is there (?:a|an|any)\b|are there (?:any )?|does the toolkit|"
-    r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b)"
+    r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b|"
+    r"(?:can|could|is|are|does|do|should|may|must|would|will) (?:the )?(?:providers|councils|partners|suppliers|"
+    r"bidders|authorities|commissioners|organisations|organizations|members|charities)\b|"
+    r"why (?:would|do|does|should|is|are|might)\b|which case stud|who (?:owns|runs|decides|holds|governs)\b|"
+    r"in (?:a|an) (?:[a-z-]+ ){1,3}(?:partnership|alliance|contract|trust|model|co-op|cooperative|co-operative) , )"
     r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
     r"|\bmeans? by\b|\bwhat does [a-z' ]+ mean\b"
 )
@@ -476,7 +480,7 @@ _DOMAIN_STRONG = re.compile(
     r"reserved contract|right to challenge|transparency notice|award criteria|subsidy control|"
     r"best value|local authorit|social enterprise|spin[- ]out|specification|case stud|\bprocedures?\b|"
     r"public[- ]commons?\b|\bmutuals?\b(?! (?:friend|respect|understanding|agreement|consent))|"
-    r"supported employment|preston model|human learning systems|"
+    r"supported employment|preston model|human learning systems|winner[- ]takes[- ]all|common purpose|decision table|"
     r"(?:route|procedure|approach|way) to (?:buy|procure|commission|purchase|source)\b|"
     r"\b(?:modif|vary|varying|variation)\w* (?:to |of )?(?:a |the |our |this |that )?(?:[a-z]+ ){0,2}contracts?\b|"
     r"\bcontract (?:modification|variation|management|award|extension)s?\b",
@@ -524,6 +528,10 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
     # a weak term together with what is bought or its value ("the waste collection contract is
     # £42m") is enough; otherwise a weak term or a legal fact needs an organisation's voice
     if _DOMAIN_WEAK.search(text) and ("contract_value_gbp" in facts or "contract_type" in facts):
+        return True
+    # two different weak terms ("providers in an alliance", "the contract ... bidders") make a
+    # commissioning topic without anyone's voice
+    if len({m.group(0).lower().rstrip("s") for m in _DOMAIN_WEAK.finditer(text)}) >= 2:
         return True
     return bool((_DOMAIN_WEAK.search(text) or facts) and _ORG_VOICE.search(text))
 
@@ -655,7 +663,7 @@ def _knn_intent(text: str) -> Intent | None:
 # route outright (_EXPLICIT_ROUTE).
 _INFO_ASK = re.compile(
     r"\b(?:what|how) (?:does|do|did|would|will) (?:the )?(?:toolkit|law|act|legislation|guidance|regulations?|"
-    r"statutory guidance|case stud\w*|procurement act)\b[^?]{0,80}?\b(?:say|says|mean|explain|define|treat|show|"
+    r"statutory guidance|case stud\w*|procurement act|pa23|psr|provider selection regime)\b[^?]{0,80}?\b(?:say|says|mean|explain|define|treat|show|"
     r"assure|work|cover|describe)\b"
     r"|\bdoes the (?:toolkit|law|act|guidance|legislation) (?:explain|say|cover|define|describe)\b"
     r"|\bwhat do (?:the )?case studies (?:say|show)\b",
@@ -701,7 +709,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
     if situation:
         # a situation plus an explicit information question (thresholds, "do we need to
         # advertise?") is information; a situation on its own asks what to do
-        if re.search(r"threshold|\bdo we (?:need|have) to (?:advertise|go out to tender|tender)|below threshold rules", text, re.I):
+        if re.search(r"threshold|\bdo we (?:need|have) to (?:advertise|go out to tender|tender)|below threshold rules", text, re.I) \
+                or re.search(r"\b(?:do|does) (?:we|the council) (?:have|need) to (?:publish|include|notify|report|consult|record|keep)\b", text, re.I):
             return "information"
         return "recommendation"
     if facts and "?" not in text and _FIRST_PERSON.search(text.lower()):
