@@ -486,7 +486,7 @@ _DOMAIN_STRONG = re.compile(
     r"reserved contract|right to challenge|transparency notice|award criteria|subsidy control|"
     r"best value|local authorit|social enterprise|spin[- ]out|specification|case stud|\bprocedures?\b|"
     r"public[- ]commons?\b|\bmutuals?\b(?! (?:friend|respect|understanding|agreement|consent))|"
-    r"supported employment|preston model|human learning systems|winner[- ]takes[- ]all|common purpose|decision table|"
+    r"supported employment|preston model|human learning systems|winner[- ]takes[- ]all|common purpose|decision table|legal routes?\b|"
     r"(?:route|procedure|approach|way) to (?:buy|procure|commission|purchase|source)\b|"
     r"\b(?:modif|vary|varying|variation)\w* (?:to |of )?(?:a |the |our |this |that )?(?:[a-z]+ ){0,2}contracts?\b|"
     r"\bcontract (?:modification|variation|management|award|extension)s?\b",
@@ -674,7 +674,10 @@ _INFO_ASK = re.compile(
     r"statutory guidance|case stud\w*|procurement act|pa23|psr|provider selection regime)\b[^?]{0,80}?\b(?:say|says|mean|explain|define|treat|show|"
     r"assure|work|cover|describe)\b"
     r"|\bdoes the (?:toolkit|law|act|guidance|legislation) (?:explain|say|cover|define|describe)\b"
-    r"|\bwhat do (?:the )?case studies (?:say|show)\b",
+    r"|\bwhat do (?:the )?case studies (?:say|show)\b"
+    r"|\b(?:can|could) you (?:explain|summarise|summarize|outline|describe)\b|\bexplain (?:what|how)\b"
+    r"|\btell me (?:how|what|about)\b|\b(?:are there|any) (?:any )?(?:case studies|examples)\b"
+    r"|\bpros and cons\b",
     re.I,
 )
 _EXPLICIT_ROUTE = re.compile(
