@@ -6,8 +6,9 @@ reference date always give the same Understanding. It combines
 1. a phrase lexicon (assistant/lexicon.yaml) matched on a normalised copy of the question, with
    negation ("we don't know exactly what we need" -> emergent) and hedging ("we might ...",
    "not sure whether ...") handled clause by clause;
-2. similarity under the packaged embedding model (all-MiniLM-L6-v2), only for facts the lexicon
-   left unknown: each statement clause, and each piece of it split at commas, semicolons and
+2. (OFF by default since the fifth round, see SIMILARITY_DEFAULT; understand(use_similarity=True)
+   turns it on) similarity under the packaged embedding model (all-MiniLM-L6-v2), only for facts
+   the lexicon left unknown: each statement clause, and each piece of it split at commas, semicolons and
    joining words ("and", "because", "so", "while", ...), of at least SIMILARITY_MIN_WORDS words,
    with no negation, contrast or hedge cue and not already read by the lexicon, is compared with
    several prototype sentences per fact value (assistant/prototypes.yaml: the nine dimensions and
@@ -493,7 +494,7 @@ _DOMAIN_STRONG = re.compile(
     re.I,
 )
 _DOMAIN_WEAK = re.compile(
-    r"contract|supplier|provider|partnership|framework|alliance|services?\b|community|housing|\bbid(?:s|ding|ders?)?\b|"
+    r"contract|supplier|provider|partnership|\bpartners\b|framework|alliance|services?\b|community|housing|\bbid(?:s|ding|ders?)?\b|"
     r"residents|charit|competition|collaborat|competitive|mutual|co-?op|cooperative|\bsmes?\b|"
     r"local economy|\bnhs\b|public health|social care|home ?care|homeless|rough sleep|council(?! tax)",
     re.I,
@@ -535,8 +536,9 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
     # £42m") is enough; otherwise a weak term or a legal fact needs an organisation's voice
     if _DOMAIN_WEAK.search(text) and ("contract_value_gbp" in facts or "contract_type" in facts):
         return True
-    if _DOMAIN_WEAK.search(text) and re.search(r"\b(?:which|what) (?:[a-z-]+ )?(?:route|model|procedure|approach)\b|\broute\s*\?", text, re.I):
-        return True  # "the providers don't coordinate. Which route?"
+    route_question = re.search(r"\b(?:which|what) (?:[a-z-]+ )?(?:route|model|procedure|approach)\b|\broute\s*\?", text, re.I)
+    if route_question and (_DOMAIN_WEAK.search(text) or _FIRST_PERSON.search(text.lower())):
+        return True  # "the providers don't coordinate. Which route?", "we can't say ... Which route?"
     # two different weak terms ("providers in an alliance", "the contract ... bidders") make a
     # commissioning topic without anyone's voice
     if len({m.group(0).lower().rstrip("s") for m in _DOMAIN_WEAK.finditer(text)}) >= 2:
