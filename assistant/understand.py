@@ -224,6 +224,8 @@ def _is_mention_clause(clause: str) -> bool:
         return False
     if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
         return True
+    if re.search(r"\bexplain what\b|\bwhat (?:a|an) [a-z -]{1,40} (?:is|means)\b", clause):
+        return True  # "can you explain what a PCP is for our newsletter?" asks about X, even with "our"
     return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
 
 
@@ -308,9 +310,9 @@ _MONEY = re.compile(
     r"(?: ?(?P<unit>pounds|gbp|quid)\b)?",
     re.IGNORECASE,
 )
-_PER_YEAR = re.compile(r"^\s*(?:a|per|each|every) (?:year|annum)\b|^\s*(?:pa|p\.a\.|annually|yearly)\b", re.I)
+_PER_YEAR = re.compile(r"^\s*(?:a|per|each|every) (?:year|annum)\b|^\s*(?:pa|p\.a\.|annually|yearly)(?!\w)", re.I)
 _DURATION = re.compile(
-    r"(?:for|over) (?:a |the )?(\d+|" + "|".join(_NUMBER_WORDS) + r") ?years?|(\d+|"
+    r"(?:for|over) (?:a |the )?(\d+|" + "|".join(_NUMBER_WORDS) + r") ?(?:years?|yrs?)\b|(\d+|"
     + "|".join(_NUMBER_WORDS) + r")[ -]years?(?: term| contract)?", re.I)
 
 
@@ -478,7 +480,7 @@ _DOMAIN = re.compile(
 # an organisational voice (we / our / the council / the directorate ...) and no personal one.
 _DOMAIN_STRONG = re.compile(
     r"procur|commission|tender|social value|toolkit|threshold|\bpa23\b|\bpsr\b|provider selection|"
-    r"framework agreement|call[- ]off|alliance contract|direct award|light touch|\bnpps\b|"
+    r"framework agreement|call[- ]off|alliance contract|direct award|directly award|light touch|\bnpps\b|"
     r"voluntary sector|\bvcse\b|open[- ]book|relational|market manager|steward|conven[eio]|"
     r"co-production|co-produc|co-design|community wealth|value for money|below[- ]threshold|section \d+|"
     r"act (?:19|20)\d\d|schedule \d|exclusion grounds|dynamic market|market engagement|\bkpis?\b|"
@@ -679,7 +681,8 @@ _INFO_ASK = re.compile(
     r"|\bwhat do (?:the )?case studies (?:say|show)\b"
     r"|\b(?:can|could) you (?:explain|summarise|summarize|outline|describe)\b|\bexplain (?:what|how)\b"
     r"|\btell me (?:how|what|about)\b|\b(?:are there|any) (?:any )?(?:case studies|examples)\b"
-    r"|\bpros and cons\b",
+    r"|\bpros and cons\b|\b(?:what(?:'s| is)|whats) the difference between\b"
+    r"|\bdoes the (?:toolkit|law|act|guidance) (?:support|back|allow|endorse|permit)\b|\bin the toolkit\s*\?",
     re.I,
 )
 _EXPLICIT_ROUTE = re.compile(
