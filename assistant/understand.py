@@ -205,6 +205,7 @@ _MENTION = re.compile(
     r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b|"
     r"(?:can|could|is|are|does|do|should|may|must|would|will) (?:the )?(?:providers|councils|partners|suppliers|"
     r"bidders|authorities|commissioners|organisations|organizations|members|charities)\b|"
+    r"is it (?:true|right|correct|the case) (?:that )?|"
     r"why (?:would|do|does|should|is|are|might)\b|which case stud|who (?:owns|runs|decides|holds|governs)\b|"
     r"in (?:a|an) (?:[a-z-]+ ){1,3}(?:partnership|alliance|contract|trust|model|co-op|cooperative|co-operative) , )"
     r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
