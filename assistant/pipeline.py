@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 # a weak passage is not cited beside a strong one just to fill a source type's share.
 FLOOR = 0.30
 MARGIN = 0.20
+# A passage that is not among the question's own top hybrid results, taken only to give its source
+# type a fair share, must be closer to the best passage: a loosely related example or aside is
+# worse than none (e.g. a case study about who chairs a network, under a question about a PPN).
+SHARE_MARGIN = 0.10
 # Fair shares per source type (information answers; recommendation examples).
 INFO_SHARE = 2
 INFO_MAX = 6
@@ -354,8 +358,14 @@ class Assistant:
         kept = {c.hit.passage.id for c in keep}
         chosen: list[Candidate] = []
         rest: list[Candidate] = []
+        own = set(g.top[:GLOBAL_DEPTH])
+        best = g.info_best if vias == ("info",) else g.best
+
+        def fills(c: Candidate) -> bool:
+            return c.hit.passage.id in own or c.via == "rule" or c.relevance >= best - SHARE_MARGIN
+
         for st in types:
-            pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.hit.passage.id not in kept and ok(c)]
+            pool = [c for c in g.candidates.values() if c.hit.passage.source_type == st and c.hit.passage.id not in kept and ok(c) and fills(c)]
             room = max(0, share - sum(c.hit.passage.source_type == st for c in keep))
             chosen += pool[:room]  # candidates keep the hybrid search's order within a type
             rest += pool[room:]
