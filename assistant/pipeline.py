@@ -20,7 +20,7 @@ from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Lexicon, compose_inform
 from assistant.config import Settings, get_settings
 from assistant.contracts import Answer, FactValue, ScoredPassage
 from assistant.index import PassageIndex, SyncReport, model_fingerprint
-from assistant.retrieve import CANDIDATES, HybridSearch, rrf
+from assistant.retrieve import CANDIDATES, HybridSearch, rrf, scored_passages
 
 log = logging.getLogger(__name__)
 
@@ -193,13 +193,8 @@ class Assistant:
         by_id = self.index.by_id
         dense = sorted((pid for pid in sims if source_type is None or by_id[pid].source_type == source_type), key=lambda pid: (-sims[pid], pid))[:CANDIDATES]
         sparse = [pid for pid, _ in self.search.bm25.search(query, CANDIDATES, source_type)]
-        d_rank = {pid: r for r, pid in enumerate(dense, start=1)}
-        s_rank = {pid: r for r, pid in enumerate(sparse, start=1)}
         fused = rrf([dense, sparse])
-        return [
-            ScoredPassage(passage=by_id[pid], score=round(score, 6), dense_rank=d_rank.get(pid), bm25_rank=s_rank.get(pid), similarity=sims.get(pid))
-            for pid, score in (fused if k is None else fused[:k])
-        ]
+        return scored_passages(by_id, fused if k is None else fused[:k], dense, sparse, sims)
 
     @cached_property
     def rule_sources(self) -> dict[str, tuple[str, ...]]:

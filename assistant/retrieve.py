@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.contracts import ScoredPassage
+from assistant.contracts import Passage, ScoredPassage
 from assistant.index import PassageIndex, embedding_text
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -59,6 +59,29 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+def scored_passages(
+    by_id: dict[str, Passage],
+    ranking: list[tuple[str, float]],
+    dense_ids: list[str],
+    sparse_ids: list[str],
+    similarity: dict[str, float],
+) -> list[ScoredPassage]:
+    """A (passage id, score) ranking as scored passages, with each retriever's rank and the
+    cosine similarity where known."""
+    dense_rank = {pid: r for r, pid in enumerate(dense_ids, start=1)}
+    sparse_rank = {pid: r for r, pid in enumerate(sparse_ids, start=1)}
+    return [
+        ScoredPassage(
+            passage=by_id[pid],
+            score=round(score, 6),
+            dense_rank=dense_rank.get(pid),
+            bm25_rank=sparse_rank.get(pid),
+            similarity=round(similarity[pid], 6) if pid in similarity else None,
+        )
+        for pid, score in ranking
+    ]
+
+
 class HybridSearch:
     """Dense + BM25 search over one PassageIndex, returning scored passages."""
 
@@ -74,27 +97,13 @@ class HybridSearch:
         depth = max(k, CANDIDATES)
         dense = self.index.dense_search(query, depth, source_type) if mode != "bm25" else []
         sparse = self.bm25.search(query, depth, source_type) if mode != "dense" else []
-        dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
-        sparse_rank = {pid: r for r, (pid, _) in enumerate(sparse, start=1)}
-        dense_score = dict(dense)
         if mode == "dense":
-            fused = [(pid, s) for pid, s in dense]
+            ranking = dense
         elif mode == "bm25":
-            fused = [(pid, s) for pid, s in sparse]
+            ranking = sparse
         else:
-            fused = rrf([[pid for pid, _ in dense], [pid for pid, _ in sparse]])
-        out = []
-        for pid, score in fused[:k]:
-            out.append(
-                ScoredPassage(
-                    passage=self.index.by_id[pid],
-                    score=round(score, 6),
-                    dense_rank=dense_rank.get(pid),
-                    bm25_rank=sparse_rank.get(pid),
-                    similarity=round(dense_score[pid], 6) if pid in dense_score else None,
-                )
-            )
-        return out
+            ranking = rrf([[pid for pid, _ in dense], [pid for pid, _ in sparse]])
+        return scored_passages(self.index.by_id, ranking[:k], [pid for pid, _ in dense], [pid for pid, _ in sparse], dict(dense))
 
 
 class HybridRetriever(BaseRetriever):
