@@ -36,6 +36,10 @@ def _sync(index, rebuild: bool = False, quiet: bool = False):
     return report
 
 
+def _corpus_failure(exc: Exception) -> None:
+    _fail(f"the corpus has problems, fix them and retry:\n{exc}")
+
+
 def _open_index():
     from assistant.corpus import CorpusError
     from assistant.index import PassageIndex
@@ -43,7 +47,7 @@ def _open_index():
     try:
         return PassageIndex()
     except CorpusError as exc:
-        _fail(f"the corpus has problems, fix them and retry:\n{exc}")
+        _corpus_failure(exc)
 
 
 @main.command()
@@ -107,8 +111,12 @@ def ask(question: str | None, as_json: bool, file_: str | None, source_type: str
             _fail(f"could not read facts from {facts_path}: {exc}")
         if not isinstance(facts, dict):
             _fail(f"{facts_path} must hold a JSON object of fact: value.")
-    _open_index()  # fail early and clearly on a broken corpus
-    assistant = get_assistant()
+    from assistant.corpus import CorpusError
+
+    try:
+        assistant = get_assistant()
+    except CorpusError as exc:
+        _corpus_failure(exc)
     if assistant.sync.changed:
         click.secho(f"Index updated to corpus version {assistant.index.version}.", fg="yellow", err=True)
     if question:

@@ -8,7 +8,6 @@ near-duplicates, nothing copied from the toolkit seed).
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
@@ -308,28 +307,3 @@ def lint(passages: list[Passage], seed_texts: list[str] = ()) -> list[Problem]:
 def seed_texts(seed_dir: Path) -> list[str]:
     """The toolkit seed files (../shared/seed), if present."""
     return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(Path(seed_dir).glob("*.txt"))]
-
-
-def _main(argv: list[str]) -> int:
-    from assistant.config import REPO_ROOT
-
-    root = Path(argv[1]) if len(argv) > 1 else REPO_ROOT / "corpus"
-    try:
-        passages = load_corpus(root)
-    except CorpusError as exc:
-        print(exc, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
-        return 1
-    problems = lint(passages, seed_texts(REPO_ROOT.parent / "shared" / "seed"))
-    for problem in problems:
-        print(problem)
-    counts: dict[str, int] = {}
-    for p in passages:
-        counts[p.source_type] = counts.get(p.source_type, 0) + 1
-    print(f"{len(passages)} passages " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"; {len(problems)} problem(s)")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":  # python -m assistant.corpus lint [ROOT]
-    args = [a for a in sys.argv if a != "lint"]
-    raise SystemExit(_main(args))
