@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,7 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 SIMILARITY_THRESHOLD = 0.60
 SIMILARITY_MARGIN = 0.10
 SIMILARITY_MIN_WORDS = 4
+SIMILARITY_TOP_K = 1
 # The similarity step is OFF by default (understand(use_similarity=None) reads this). Re-measured on
 # the enlarged dev split (264 items, with 45 fresh ones in new voices) after the lexicon: at 0.60 /
 # 0.10 it added 5 facts, 1 right and 4 wrong, and no threshold/margin in the calibration grid added
@@ -752,12 +754,44 @@ def _prototypes() -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _prototype_vectors() -> tuple[dict[str, dict[Any, np.ndarray]], np.ndarray]:
+    """Unit vectors of every prototype sentence, per fact value, and of the neutral sentences."""
+    facts, neutral = _prototypes()
+    order = [(fact, value, s) for fact, by_value in facts.items() for value, ss in by_value.items() for s in ss]
+    texts = [s for _, _, s in order] + list(neutral)
+    matrix = _cached_embeddings(texts)
+    vectors: dict[str, dict[Any, list[np.ndarray]]] = {}
+    for (fact, value, _), row in zip(order, matrix):
+        vectors.setdefault(fact, {}).setdefault(value, []).append(row)
+    return ({f: {v: np.vstack(rows) for v, rows in by_value.items()} for f, by_value in vectors.items()},
+            matrix[len(order):])
+
+
+def _cached_embeddings(texts: list[str]) -> np.ndarray:
+    """Embeddings of the prototype sentences, kept on disk by content hash (the bank is large enough
+    that embedding it costs seconds at every start)."""
+    import hashlib
+
+    from assistant.config import get_settings
     from assistant.embeddings import embed
 
-    facts, neutral = _prototypes()
-    vectors = {fact: {value: embed(sentences) for value, sentences in by_value.items()}
-               for fact, by_value in facts.items()}
-    return vectors, embed(list(neutral))
+    settings = get_settings()
+    key = hashlib.sha256("\n".join([settings.embedding_model, *texts]).encode("utf-8")).hexdigest()[:20]
+    path = settings.data_dir / "cache" / f"prototypes-{key}.npy"
+    try:
+        matrix = np.load(path, allow_pickle=False)
+        if matrix.shape[0] == len(texts):
+            return matrix
+    except (OSError, ValueError):
+        pass  # absent or unreadable: embed again and rewrite it
+    matrix = embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, matrix, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only data dir only costs the embedding time
+    return matrix
 
 
 # A clause is also read piece by piece: split at commas, semicolons and joining words, so that
@@ -806,7 +840,18 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
     return out
 
 
-def _similarity_scores(segments: list[tuple[tuple[int, int], str]]) -> dict[str, list[tuple[float, float, Any]]]:
+def _class_score(sims: np.ndarray, k: int | None = None) -> np.ndarray:
+    """A class's score per segment: the mean of its k best prototype cosines (rows: prototypes).
+
+    With dozens of prototypes per class, the single best one is often a chance neighbour; the
+    mean of the few best is steadier.
+    """
+    k = min(k or SIMILARITY_TOP_K, sims.shape[0])
+    return np.sort(sims, axis=0)[-k:].mean(axis=0)
+
+
+def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
+                       k: int | None = None) -> dict[str, list[tuple[float, float, Any]]]:
     """Per fact, per segment: (best cosine of its best value, margin, that value).
 
     The margin is over EVERY other class: the other value of the same fact, every value of every
@@ -824,10 +869,10 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]]) -> dict[str,
     for fact, by_value in protos.items():
         for value, p in by_value.items():
             classes.append((fact, value))
-            best_rows.append((p @ vecs.T).max(axis=0))
+            best_rows.append(_class_score(p @ vecs.T, k))
     if len(neutral):
         classes.append((None, None))
-        best_rows.append((neutral @ vecs.T).max(axis=0))
+        best_rows.append(_class_score(neutral @ vecs.T, k))
     sims = np.vstack(best_rows)  # classes x segments
     out: dict[str, list[tuple[float, float, Any]]] = {}
     for fact, by_value in protos.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -289,6 +290,23 @@ def test_similarity_reads_a_paraphrase_the_lexicon_misses():
     u = understand("Working jointly, every partner ends up with more value than they started with.", now=NOW)
     assert u.facts.get("value_nature") is None or u.facts["value_nature"].value == "generative"
     assert understand("What is the capital of Australia?", now=NOW).intent == "out_of_scope"
+
+
+@pytest.mark.slow
+def test_prototype_embeddings_are_reused_from_disk(monkeypatch):
+    import assistant.embeddings as E
+    from assistant import understand as U
+
+    texts = ["a prototype sentence for the disk cache test", "and a second one"]
+    first = U._cached_embeddings(texts)
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the model was called although the vectors are on disk")
+
+    monkeypatch.setattr(E, "embed", no_model)
+    assert np.array_equal(U._cached_embeddings(texts), first)
+    with pytest.raises(AssertionError):
+        U._cached_embeddings([*texts, "a text never embedded before"])
 
 
 @pytest.fixture(scope="module")
