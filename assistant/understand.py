@@ -621,7 +621,20 @@ _ROUTE_REQUEST = re.compile(
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
     r"what are (?:the|our) options|the right (?:process|route|procedure|approach)|all good\s*\?|"
-    r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)",
+    r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
+    r"\b(?:competition|collaboration|tender|open procedure) (?:then|surely|right|yes|no)\s*\?|"
+    r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?",
+    re.I,
+)
+# "How do we procure that?", "best way to tender the school meals?", "where do I start with
+# recommissioning it?": asking how to carry out the officer's own commissioning is a request for
+# advice on it (only counted in the first person, so "how do councils procure X" stays a question
+# about the law).
+_HOW_TO_PROCURE = re.compile(
+    r"\b(?:how|best way|right way|best route|right route|where do (?:i|we) start)\b[^?.!]{0,40}?\b(?:procure|procuring|"
+    r"tender|tendering|commission|commissioning|recommission\w*|re-commission\w*|re-?procure\w*|re-?tender\w*|buy|buying|"
+    r"purchase|purchasing|award|awarding|let|letting|re-?let\w*|contract with|contracting with|source|sourcing|"
+    r"go to market|put (?:it|this|that|them|a contract|the contract) in place|run (?:it|this|the procurement))\b",
     re.I,
 )
 _INFO_REQUEST = re.compile(
@@ -717,7 +730,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
         return "information"
     if _INFO_ASK.search(text) and not _EXPLICIT_ROUTE.search(text):
         return "information"
-    if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text):
+    if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text) or \
+            (_HOW_TO_PROCURE.search(text) and _FIRST_PERSON.search(text.lower())):
         return "recommendation"
     if INTENT_KNN and _INFO_START.search(text) and not situation:
         return "information"
