@@ -129,7 +129,9 @@ def _known_words() -> frozenset[str]:
         return frozenset()
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9£]+(?:['’\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+# A plural possessive keeps its apostrophe in the token ("workers' co-op" -> "workers co-op"), so the
+# lexicon reads it like the singular form.
+_TOKEN = re.compile(r"[A-Za-z0-9£]+(?:['’\-][A-Za-z0-9]+)*(?:(?<=[sS])['’](?![A-Za-z0-9]))?|[^\sA-Za-z0-9]")
 _HTML_TAG = re.compile(r"<[^<>]{0,300}>")
 _HTML_ENTITY = re.compile(r"&(?:[a-z]{2,8}|#\d{1,5});")
 
@@ -164,6 +166,8 @@ class _Norm:
         pos = 0
         for m in _TOKEN.finditer(text):
             tok = m.group(0).lower().replace("’", "'")
+            if len(tok) > 1 and tok.endswith("'"):
+                tok = tok[:-1]
             tok = _correct(tok)
             if pieces:
                 pieces.append(" ")

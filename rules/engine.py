@@ -234,15 +234,17 @@ def rule_fires(rule: Rule, env: dict[str, Any]) -> bool:
 
 
 def route_from_scores(comp: int, coll: int, policy: Policy) -> str:
-    """The decision policy: quorum, then a clear lead, then mixed or undetermined."""
+    """The decision policy: quorum, then strong evidence on both sides (mixed), then a clear lead."""
     if comp + coll < policy.quorum:
         return "undetermined"
+    if min(comp, coll) >= policy.strong:
+        return "mixed"
     lead = coll - comp
     if lead >= policy.margin:
         return "collaboration"
     if -lead >= policy.margin:
         return "competition"
-    return "mixed" if min(comp, coll) >= policy.strong else "undetermined"
+    return "undetermined"
 
 
 _VOTE_RULES: dict[str, tuple[Rule, ...]] = {}

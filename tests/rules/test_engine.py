@@ -21,8 +21,9 @@ PARAMS_TEXT = PARAMETERS_PATH.read_text(encoding="utf-8")
 
 @pytest.mark.parametrize("comp, coll, route", [
     (0, 0, "undetermined"), (0, 2, "undetermined"), (2, 0, "undetermined"), (0, 3, "collaboration"),
-    (3, 0, "competition"), (1, 2, "undetermined"), (2, 2, "mixed"), (3, 2, "mixed"), (4, 2, "competition"),
-    (2, 4, "collaboration"), (5, 6, "mixed"), (1, 1, "undetermined"),
+    (3, 0, "competition"), (1, 2, "undetermined"), (2, 2, "mixed"), (3, 2, "mixed"), (4, 2, "mixed"),
+    (2, 4, "mixed"), (9, 2, "mixed"), (4, 1, "competition"), (1, 4, "collaboration"), (5, 6, "mixed"),
+    (1, 1, "undetermined"), (1, 3, "collaboration"), (3, 1, "competition"), (2, 1, "undetermined"),
 ])
 def test_route_policy(comp, coll, route):
     assert route_from_scores(comp, coll, POLICY) == route

@@ -202,6 +202,9 @@ def test_changing_facts_changes_route(page):
     _choose(page, "value_delivery", "clear specification")
     _choose(page, "outputs", "clearly defined")
     _choose(page, "authority_role", "market manager")
+    # the question's "several providers ... as one system" is a collaboration signal: while it
+    # stands, competition rows against it make the situation mixed (docs/rules.md)
+    _choose(page, "multiple_providers_coordinate", "no")
     started = time.perf_counter()
     page.get_by_role("button", name="Re-run with these facts").click()
     page.locator("#svt-status").get_by_text("Answer 2 of this conversation").wait_for(timeout=ANSWER_TIMEOUT)
