@@ -287,9 +287,13 @@ def test_clarifying_questions_use_the_schema_wording():
 
 @pytest.mark.slow
 def test_similarity_reads_a_paraphrase_the_lexicon_misses():
-    u = understand("Working jointly, every partner ends up with more value than they started with.", now=NOW)
-    assert u.facts.get("value_nature") is None or u.facts["value_nature"].value == "generative"
-    assert understand("What is the capital of Australia?", now=NOW).intent == "out_of_scope"
+    q = "Working jointly, every partner ends up with more value than they started with."
+    assert "value_nature" not in understand(q, now=NOW, use_similarity=False).facts
+    fv = understand(q, now=NOW, use_similarity=True).facts["value_nature"]
+    assert fv.value == "generative" and fv.method.startswith("similarity:") and fv.evidence in q
+    # background with no condition in it sets nothing, even with the step on
+    assert understand("The contract runs for three years from April and the budget is fixed.",
+                      now=NOW, use_similarity=True).facts == {}
 
 
 @pytest.mark.slow
