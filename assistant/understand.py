@@ -317,10 +317,29 @@ _MONEY = re.compile(
     r"(?: ?(?P<unit>pounds|gbp|quid)\b)?",
     re.IGNORECASE,
 )
-_PER_YEAR = re.compile(r"^\s*(?:a|per|each|every) (?:year|annum)\b|^\s*(?:pa|p\.a\.|annually|yearly)(?!\w)", re.I)
+_PER_YEAR = re.compile(r"^\s*(?:a|per|each|every) (?:year|annum|yr)\b|^\s*(?:pa|p\.a\.|p/a|annually|yearly)(?!\w)|"
+                       r"^\s*/\s*(?:yr|year|annum|pa)\b", re.I)
+# A term stated elsewhere in the sentence: "5 years", "a three-year contract", "3+1+1".
+_TERM = re.compile(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")[ -](?:years?|yrs?)\b(?! ago)|"
+                   r"\b(\d)\s*\+\s*(\d)(?:\s*\+\s*(\d))?(?:\s*(?:years?|yrs?))?(?![\d.%])", re.I)
 _DURATION = re.compile(
     r"(?:for|over) (?:a |the )?(\d+|" + "|".join(_NUMBER_WORDS) + r") ?(?:years?|yrs?)\b|(\d+|"
     + "|".join(_NUMBER_WORDS) + r")[ -]years?(?: term| contract)?", re.I)
+
+
+def _sentence_term(text: str, start: int, end: int) -> int | None:
+    """The contract term in years stated in the same sentence as a yearly amount, if exactly one is."""
+    a = max(text.rfind(ch, 0, start) for ch in ".?!\n") + 1
+    bs = [i for i in (text.find(ch, end) for ch in ".?!\n") if i != -1]
+    sentence = text[a:min(bs) if bs else len(text)]
+    terms = set()
+    for t in _TERM.finditer(sentence):
+        if t.group(1):
+            n = t.group(1)
+            terms.add(int(n) if n.isdigit() else _NUMBER_WORDS[n.lower()])
+        else:
+            terms.add(sum(int(g) for g in t.groups()[1:] if g))
+    return terms.pop() if len(terms) == 1 else None
 
 
 def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
@@ -340,8 +359,11 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
             value *= _MULT[mult.lower()]
         if not pound and not unit and not mult:
             continue
-        if not pound and not unit and mult and mult.lower() in ("m",) and re.match(r"\s*(?:metres|meters)", text[m.end():]):
-            continue
+        if not pound and not unit and mult and mult.lower() == "m" and (
+                re.match(r"\s*(?:metres|meters)", text[m.end():])
+                or not re.search(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
+                                 r"price|pay|paying|fee|~|c\.)\W*$", text[max(0, m.start() - 30):m.start()].lower())):
+            continue  # "a 20m section of wall" is a length; a bare "1.2m" needs a money word before it
         if value < 1000:  # "£5" or "10" set by someone is not a contract value
             continue
         before = re.split(r"[.?!]", text[max(0, m.start() - 60):m.start()].lower())[-1]
@@ -362,6 +384,9 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
                 end = end + per_year.end() + dur.end()
             else:
                 end = end + per_year.end()
+                years = _sentence_term(text, m.start(), end)
+                if years:
+                    value *= years
         cue = 1 if re.search(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|£)", before[-30:] + text[m.start():m.end()]) else 0
         candidates.append((cue, value, (m.start(), end)))
     if not candidates:

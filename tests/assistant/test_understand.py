@@ -48,6 +48,13 @@ def values(u) -> dict:
         ("it's £1,800,000 over 3 years", 1_800_000),
         ("roughly £12m over 6 years", 12_000_000),
         ("a 2.5 million pounds FM contract", 2_500_000),
+        # a yearly amount times a term stated elsewhere in its sentence
+        ("Value is about £900k a year and the contract would be 5 years.", 4_500_000),
+        ("Carers support contract, £180k/yr, 3+1+1. The incumbent is fine.", 900_000),
+        ("A three-year contract at about £75k a year.", 225_000),
+        ("£50k a year, and it started 3 years ago", 50_000),
+        ("£50k a year; options of 2 years or 4 years", 50_000),  # two terms: none is applied
+        ("we spend 2m a year on it", 2_000_000),
     ],
 )
 def test_money_is_parsed(text, expected):
@@ -56,7 +63,8 @@ def test_money_is_parsed(text, expected):
     assert text[span[0]:span[1]].strip()
 
 
-@pytest.mark.parametrize("text", ["we have 3,000 tonnes of salt", "ten people", "Is the threshold £5,193,000?", "set it to 10"])
+@pytest.mark.parametrize("text", ["we have 3,000 tonnes of salt", "ten people", "Is the threshold £5,193,000?", "set it to 10",
+                                  "the storm collapsed a 20m section of the flood wall"])
 def test_not_money(text):
     assert _parse_money(text) is None
 
