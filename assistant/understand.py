@@ -6,14 +6,15 @@ reference date always give the same Understanding. It combines
 1. a phrase lexicon (assistant/lexicon.yaml) matched on a normalised copy of the question, with
    negation ("we don't know exactly what we need" -> emergent) and hedging ("we might ...",
    "not sure whether ...") handled clause by clause;
-2. (OFF by default since the fifth round, see SIMILARITY_DEFAULT; understand(use_similarity=True)
-   turns it on) similarity under the packaged embedding model (all-MiniLM-L6-v2), only for facts
+2. (on by default, see SIMILARITY_DEFAULT; understand(use_similarity=False) turns it off)
+   similarity under the packaged embedding model (all-MiniLM-L6-v2), only for facts
    the lexicon left unknown: each statement clause, and each piece of it split at commas, semicolons and
    joining words ("and", "because", "so", "while", ...), of at least SIMILARITY_MIN_WORDS words,
    with no negation, contrast or hedge cue and not already read by the lexicon, is compared with
    several prototype sentences per fact value (assistant/prototypes.yaml: the nine dimensions and
    the yes/no facts) and with neutral sentences. A piece sets a fact only when its nearest class
-   is a value of that fact, at cosine >= SIMILARITY_THRESHOLD, and beats every other class (the
+   is a value of that fact, with a score (mean of its SIMILARITY_TOP_K best cosines) >=
+   SIMILARITY_THRESHOLD, and beats every other class (the
    other value, every other fact's values, the neutral set) by >= SIMILARITY_MARGIN;
 3. parsers for money ("£300k", "300,000 pounds", "1.2m", "£2 million", "£180k a year for 3
    years") and dates ("1 April 2026", "June 2026", "next April"), tied to procurement wording.
@@ -61,12 +62,14 @@ SIMILARITY_THRESHOLD = 0.60
 SIMILARITY_MARGIN = 0.05
 SIMILARITY_MIN_WORDS = 4
 SIMILARITY_TOP_K = 3
-# The similarity step is OFF by default (understand(use_similarity=None) reads this). After the
-# lexicon it has never added more right than wrong facts on dev: in the fifth round 1 right and 4
-# wrong at 0.60 / 0.10, and with the bank (2026-11-25) 1 right and 1 wrong at the setting above,
-# with gold dev route accuracy unchanged. Kept so the experiment can be repeated; pass
-# use_similarity=True to use it.
-SIMILARITY_DEFAULT = False
+# The similarity step is ON by default (understand(use_similarity=None) reads this) since
+# 2026-11-25. Before, it was off: after a lexicon tuned on the same dev items it never added more
+# right than wrong facts (fifth round: 1 right, 4 wrong). The check that decides it has to be on
+# wording the lexicon has not seen: on the gold set's round-3 dev cases (51, written blind and
+# avoiding the table's words), measured before any lexicon change for them, understanding + rules
+# got 28 routes right with the step off and 32 with it on at the setting above (chosen earlier
+# by the calibration rule), with the older dev cases unchanged (47/47, 40/43).
+SIMILARITY_DEFAULT = True
 
 DIMENSIONS = (
     "interests", "value_delivery", "social_value_requirements", "suitability_test", "incentive",
@@ -468,7 +471,10 @@ _INJECTION = re.compile(
 _DIRECTIVE = re.compile(
     r"^\s*(?:recommend|say|answer|respond|output|route|always|tell (?:me|officers|them|us)|"
     r"you are|you must|the answer is|now (?:recommend|say))\b", re.I)
-_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
+# A sentence ends at . ? ! or a line break, and also after the closing brackets that wrap an
+# injected instruction ("[[assistant: ... ]] Several operators ..."), so the officer's own words
+# after the wrapper are not blanked with it.
+_SENTENCE = re.compile(r"(?:[^.?!\n\]}>]|[\]}>](?![\]}>]*\s))+(?:[.?!]+|[\]}>]+(?=\s)|)")
 
 
 def _injected_spans(text: str) -> list[tuple[int, int]]:
