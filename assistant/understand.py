@@ -244,12 +244,20 @@ _CLOSE_QUOTE = re.compile(r"(?<=[\w.?!])['’\"”](?=[\s,.;:?!)]|$)")
 
 
 def _inside_quotes(text: str, start: int) -> bool:
-    """Whether original offset `start` lies inside a quotation ('value is generative')."""
+    """Whether original offset `start` lies inside a quoted term ('value is generative').
+
+    A long quotation in the first person ("her words: 'I want the clubs and the mentors working as
+    one outfit ...'") is reported speech about the officer's own case, not a term, so it counts.
+    """
     opens = [m.start() for m in _OPEN_QUOTE.finditer(text, 0, start + 1)]
     if not opens:
         return False
     last = opens[-1]
-    return not any(last < m.start() < start for m in _CLOSE_QUOTE.finditer(text, last, start))
+    if any(last < m.start() < start for m in _CLOSE_QUOTE.finditer(text, last, start)):
+        return False
+    close = next(_CLOSE_QUOTE.finditer(text, start), None)
+    quoted = text[last + 1:close.start() if close else len(text)]
+    return not (len(quoted.split()) >= 8 and _FIRST_PERSON.search(quoted.lower()))
 
 
 def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
@@ -655,7 +663,7 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"what are (?:the|our) options|the right (?:process|route|procedure|approach)|all good\s*\?|"
+    r"what are (?:the|our) options|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
     r"\b(?:competition|collaboration|tender|open procedure) (?:then|surely|right|yes|no)\s*\?|"
     r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?",
@@ -666,9 +674,11 @@ _ROUTE_REQUEST = re.compile(
 # advice on it (only counted in the first person, so "how do councils procure X" stays a question
 # about the law).
 _HOW_TO_PROCURE = re.compile(
-    r"\b(?:how|best way|right way|best route|right route|where do (?:i|we) start)\b[^?.!]{0,40}?\b(?:procure|procuring|"
+    r"\b(?:how|(?:best|right|quickest|fastest|simplest|easiest|proper|correct|cheapest) (?:compliant |lawful |legal )?(?:way|route)|"
+    r"where do (?:i|we) start|what should (?:i|we) (?:be )?do(?:ing)?)\b[^?.!]{0,40}?\b(?:procure|procuring|"
     r"tender|tendering|commission|commissioning|recommission\w*|re-commission\w*|re-?procure\w*|re-?tender\w*|buy|buying|"
-    r"purchase|purchasing|award|awarding|let|letting|re-?let\w*|contract with|contracting with|source|sourcing|"
+    r"purchase|purchasing|award|awarding|let|letting|re-?let\w*|contract with|contracting with|contract a|source|sourcing|"
+    r"select and contract|appoint|appointing|"
     r"go to market|put (?:it|this|that|them|a contract|the contract) in place|run (?:it|this|the procurement))\b",
     re.I,
 )
