@@ -210,7 +210,8 @@ def rules() -> None:
 @click.option("--facts", "facts_path", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="JSON file of fact: value ('-' for stdin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the Decision as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="List every rule in the trace, not only those that fired.")
-def rules_explain(facts_path: str, as_json: bool, show_all: bool) -> None:
+@click.option("--contested", default="", metavar="FACT[,FACT]", help="Dimensions described on both sides (each side's vote counts).")
+def rules_explain(facts_path: str, as_json: bool, show_all: bool, contested: str) -> None:
     """Decide for the facts in a JSON file and print the decision with its rule trace."""
     import json
 
@@ -225,7 +226,7 @@ def rules_explain(facts_path: str, as_json: bool, show_all: bool) -> None:
     if not isinstance(facts, dict):
         _fail(f"{facts_path} must hold a JSON object of fact: value.")
     try:
-        decision = decide(facts)
+        decision = decide(facts, contested=[c.strip() for c in contested.split(",") if c.strip()])
     except ValueError as exc:
         _fail(str(exc))
     if as_json:

@@ -370,8 +370,13 @@ def compose_recommendation(
     information: Sequence[ScoredPassage] = (),
     fact_labels: dict[str, str] | None = None,
     information_query: str | None = None,
+    contested: dict[str, Sequence[FactValue]] | None = None,
 ) -> Composed:
-    """The recommendation answer (layout in the module docstring)."""
+    """The recommendation answer (layout in the module docstring).
+
+    `contested`: rows of the table the officer described both ways, with the words for each side;
+    both of their vote rules fired, and each Why line quotes the words for its own side.
+    """
     citer = Citer(retrieved)
     notes: list[str] = []
     lines = [recommendation_sentence(decision), ""]
@@ -390,8 +395,12 @@ def compose_recommendation(
         fact = t.facts[0] if t.facts else ""
         label = fact_labels.get(fact, fact.replace("_", " ").capitalize())
         points, dropped = _quoted_points(t.because, rule_sources.get(t.rule, ()), citer, lexicon, used)
+        evidence_facts = facts
+        if getattr(t, "contested", False):
+            said = {str(fv.value): fv for fv in (contested or {}).get(fact, ())}
+            evidence_facts = {fact: said[t.values[fact]]} if t.values.get(fact) in said else {}
         if points:
-            why.append(f"- **{label}** points to {side_of[t.rule]}{_evidence_phrase(fact, facts)}: " + " ".join(points))
+            why.append(f"- **{label}** points to {side_of[t.rule]}{_evidence_phrase(fact, evidence_facts)}: " + " ".join(points))
         notes += [f"Not shown (no retrieved passage supports it): {s}" for s in dropped]
     if why:
         lines += ["**Why**", *why, ""]

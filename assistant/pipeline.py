@@ -428,9 +428,11 @@ class Assistant:
 
         decision = None
         clarifying: list[str] = []
+        # rows described both ways in this message, unless the officer or an earlier turn settled them
+        contested = {k: v for k, v in (getattr(understanding, "contested", None) or {}).items() if k not in merged}
         if intent == "recommendation":
             try:
-                decision = decide({k: fv.value for k, fv in merged.items()})
+                decision = decide({k: fv.value for k, fv in merged.items()}, contested=contested)
             except ValueError as exc:
                 raise QuestionError(f"A fact is not valid: {exc}") from exc
             clarifying = list(clarifying_questions(decision, limit=3))
@@ -455,6 +457,7 @@ class Assistant:
                 composed = compose_recommendation(
                     question, decision, merged, retrieved, self.rule_sources, change, self.lexicon,
                     examples=examples, information=info, fact_labels=self.fact_labels, information_query=info_query,
+                    contested=contested,
                 )
             else:
                 share = INFO_SHARE_SINGLE_TYPE if len(types) == 1 else INFO_SHARE
@@ -487,6 +490,9 @@ class Assistant:
                 "ruleset_version": decision.ruleset_version,
                 "missing": [m.model_dump(mode="json") for m in decision.missing],
                 "scores": decision.scores.model_dump(mode="json"),
+                # rows of the table described both ways, each side's words (counted for both sides)
+                "contested": decision.contested,
+                "contested_evidence": {k: [fv.model_dump(mode="json") for fv in contested[k]] for k in decision.contested},
             }
         answer = Answer(
             question=question,

@@ -405,9 +405,19 @@ def render_card(answer: dict[str, Any] | None, officer: dict[str, Any] | None = 
         parts.append('<p class="svt-muted">This question asked for information, so no route was recommended.</p>')
 
     facts = answer.get("facts") or {}
-    if facts or officer:
+    contested = (rec or {}).get("contested_evidence") or {}
+    if facts or officer or contested:
         parts.append('<table id="svt-facts" aria-label="Facts the assistant understood"><thead><tr><th scope="col">Fact</th><th scope="col">Value</th><th scope="col">From</th></tr></thead><tbody>')
         for name, spec in schema.items():
+            if name in contested and name not in facts:
+                # described both ways: both sides counted until the officer sets it below
+                said = "; ".join(f"{html.escape(value_label(name, fv.get('value')))}: <q>{html.escape(str(fv.get('evidence') or ''))}</q>"
+                                 for fv in contested[name])
+                parts.append(
+                    f'<tr data-fact="{_attr(name)}" data-origin="contested"><td>{html.escape(spec.label)}</td>'
+                    f"<td>both sides described (set it to settle)</td><td>your question: {said}</td></tr>"
+                )
+                continue
             if name not in facts:
                 continue
             fact = _fact_dict(facts[name])

@@ -92,6 +92,8 @@ class Understanding(BaseModel):
     notes: list[str] = Field(default_factory=list)
     sub_questions: list[str] = Field(default_factory=list)
     injection_detected: bool = False
+    # dimensions of the toolkit's table described on both sides, with the words for each side
+    contested: dict[str, list[FactValue]] = Field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1009,10 +1011,22 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
     hits = _lexicon_facts(clean_text, norm, clauses, [], notes)
 
     facts: dict[str, FactValue] = {}
+    contested: dict[str, list[FactValue]] = {}
     for fact, found in hits.items():
         values = {v for v, _, _ in found}
         if len(values) > 1:
-            notes.append(f"conflicting evidence for {fact} ({', '.join(sorted(map(str, values)))}); left unknown")
+            if fact in DIMENSIONS:
+                # "members want the fee driven down; public health wants open books": both sides of
+                # one row of the table, so each side counts (rules.engine.decide(contested=...))
+                first = {}
+                for value, span, method in found:
+                    first.setdefault(value, (span, method))
+                contested[fact] = [FactValue(value=v, evidence=raw[sp[0]:sp[1]], span=sp, origin="extracted", method=m)
+                                   for v, (sp, m) in first.items()]
+                notes.append(f"{fact} was described both ways ({', '.join(sorted(map(str, values)))}); "
+                             "both sides are counted until you say which applies")
+            else:
+                notes.append(f"conflicting evidence for {fact} ({', '.join(sorted(map(str, values)))}); left unknown")
             continue
         value, span, method = found[0]
         facts[fact] = FactValue(value=value, evidence=raw[span[0]:span[1]], span=span,
@@ -1042,9 +1056,10 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
         intent = "recommendation" if re.search(r"recommend|competition|collaboration|route", text, re.I) and \
             _DOMAIN.search(text) and not re.search(r"system prompt|my company", text, re.I) else "out_of_scope"
     if intent == "out_of_scope":
-        facts = {}
+        facts, contested = {}, {}
     return Understanding(question=raw, intent=intent, facts=facts, notes=notes,
-                         sub_questions=split_questions(text), injection_detected=bool(skip))
+                         sub_questions=split_questions(text), injection_detected=bool(skip),
+                         contested=contested)
 
 
 def merge_facts(extracted: dict[str, FactValue] | None, officer: dict[str, Any] | None = None,

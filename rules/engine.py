@@ -12,7 +12,7 @@ import json
 import string
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -183,6 +183,7 @@ class TraceItem(BaseModel):
     values: dict[str, str]
     effect: str
     because: str
+    contested: bool = False  # fired because its dimension was described on both sides
 
 
 class Decision(BaseModel):
@@ -196,6 +197,7 @@ class Decision(BaseModel):
     trace: list[TraceItem]
     derived: dict[str, str]
     ruleset_version: str
+    contested: list[str] = []
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -257,20 +259,37 @@ def _vote_rules(ruleset: Ruleset) -> tuple[Rule, ...]:
     return _VOTE_RULES[ruleset.version]
 
 
-def _vote_totals(facts: dict[str, Any], ruleset: Ruleset) -> tuple[int, int]:
+def _contested_votes(contested: Iterable[str], known: dict[str, Any], ruleset: Ruleset) -> list[tuple[Rule, str]]:
+    """The vote rules of every value of each contested dimension that is still unknown.
+
+    A dimension is contested when the officer described both of its sides ("members want the fee
+    driven down, public health wants open books"): each side gets its own weight, so the route
+    reflects both, until the officer says which applies.
+    """
+    out: list[tuple[Rule, str]] = []
+    for name in sorted(set(contested)):
+        if name in known:
+            continue
+        for value in FACTS[name].values:
+            out += [(rule, value) for rule in _vote_rules(ruleset) if name in rule.when and rule_fires(rule, {name: value})]
+    return out
+
+
+def _vote_totals(facts: dict[str, Any], ruleset: Ruleset, contested: Iterable[str] = ()) -> tuple[int, int]:
     comp = coll = 0
-    for rule in _vote_rules(ruleset):
-        if rule_fires(rule, facts):
-            if rule.then.vote == "competition":
-                comp += rule.then.weight
-            else:
-                coll += rule.then.weight
+    fired = [rule for rule in _vote_rules(ruleset) if rule_fires(rule, facts)]
+    fired += [rule for rule, _ in _contested_votes(contested, facts, ruleset)]
+    for rule in fired:
+        if rule.then.vote == "competition":
+            comp += rule.then.weight
+        else:
+            coll += rule.then.weight
     return comp, coll
 
 
-def route_of(facts: dict[str, Any], ruleset: Ruleset) -> str:
-    """Phase 1 only: the route for validated facts."""
-    return route_from_scores(*_vote_totals(facts, ruleset), ruleset.policy)
+def route_of(facts: dict[str, Any], ruleset: Ruleset, contested: Iterable[str] = ()) -> str:
+    """Phase 1 only: the route for validated facts (and contested dimensions)."""
+    return route_from_scores(*_vote_totals(facts, ruleset, contested), ruleset.policy)
 
 
 class _Context(dict):
@@ -295,10 +314,11 @@ def _value_text(env: dict[str, Any], name: str) -> str:
     return fact_value_text(env[name]) if name in env else "unknown"
 
 
-def _could_flip(name: str, facts: dict[str, Any], route: str, ruleset: Ruleset) -> bool:
+def _could_flip(name: str, facts: dict[str, Any], route: str, ruleset: Ruleset, contested: Iterable[str] = ()) -> bool:
     spec = FACTS[name]
     options = spec.values if spec.kind == "enum" else (True, False) if spec.kind == "bool" else ()
-    return any(route_of({**facts, name: v}, ruleset) != route for v in options)
+    # answering a contested dimension settles it: it then counts for one side only
+    return any(route_of({**facts, name: v}, ruleset, contested) != route for v in options)
 
 
 def _affects(ruleset: Ruleset) -> dict[str, list[str]]:
@@ -322,11 +342,21 @@ def _affects(ruleset: Ruleset) -> dict[str, list[str]]:
     return {name: [k for k in order if k in got] for name, got in out.items()}
 
 
-def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None) -> Decision:
-    """The decision for a situation. Unknown facts are simply absent; they are never evidence."""
+def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None,
+           contested: Iterable[str] = ()) -> Decision:
+    """The decision for a situation. Unknown facts are simply absent; they are never evidence.
+
+    `contested`: dimensions of the toolkit's table the officer described on both sides; while
+    unknown, each counts for both sides (see `_contested_votes`).
+    """
     ruleset = ruleset or load_ruleset()
     known = validate_facts(facts)
-    comp, coll = _vote_totals(known, ruleset)
+    bad = sorted(set(contested) - set(DIMENSIONS))
+    if bad:
+        raise ValueError(f"only the toolkit's nine dimensions can be contested, not {', '.join(bad)}")
+    contested = sorted(d for d in set(contested) if d not in known)
+    both_sides = {rule.id: value for rule, value in _contested_votes(contested, known, ruleset)}
+    comp, coll = _vote_totals(known, ruleset, contested)
     route = route_from_scores(comp, coll, ruleset.policy)
     ctx = derive(known, load_parameters())
     env: dict[str, Any] = {**known, **{k: v for k, v in ctx.items() if k in DERIVED}, "route": route}
@@ -336,11 +366,13 @@ def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None) 
     flags: list[tuple[int, int, LegalFlag]] = []
     asked: dict[str, list[str]] = {}
     for index, rule in enumerate(ruleset.rules):
-        fired = rule_fires(rule, env)
+        fired = rule_fires(rule, env) or rule.id in both_sides
+        values = {n: _value_text(env, n) for n in rule.facts}
+        if rule.id in both_sides:
+            values = {n: fact_value_text(both_sides[rule.id]) for n in rule.facts}
         trace.append(TraceItem(
-            rule=rule.id, fired=fired, facts=list(rule.facts),
-            values={n: _value_text(env, n) for n in rule.facts},
-            effect=_effect(rule), because=rule.because,
+            rule=rule.id, fired=fired, facts=list(rule.facts), values=values,
+            effect=_effect(rule), because=rule.because, contested=rule.id in both_sides,
         ))
         if not fired:
             continue
@@ -368,7 +400,7 @@ def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None) 
     order = list(FACTS)
     missing = [
         MissingItem(fact=name, question=FACTS[name].question,
-                    could_flip=_could_flip(name, known, route, ruleset),
+                    could_flip=_could_flip(name, known, route, ruleset, [d for d in contested if d != name]),
                     affects=affects[name], asked_by=asked.get(name, []))
         for name in FACTS if name not in known
     ]
@@ -386,6 +418,7 @@ def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None) 
         trace=trace,
         derived=derived,
         ruleset_version=ruleset.version,
+        contested=contested,
     )
 
 

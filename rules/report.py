@@ -16,6 +16,9 @@ def print_decision(decision: Decision, show_all: bool = False, console: Console 
     console.print(f"[bold]Route:[/bold] {decision.route}  (competition {s.competition}, "
                   f"collaboration {s.collaboration}, {s.known_dimensions} of 9 dimensions known)")
     console.print(f"ruleset {decision.ruleset_version}", style="dim")
+    if decision.contested:
+        console.print("Described on both sides (each side's vote counts until one is set): "
+                      + ", ".join(decision.contested))
 
     if decision.models:
         table = Table("model", "score", "rules", "because", title="Candidate models")
@@ -38,7 +41,8 @@ def print_decision(decision: Decision, show_all: bool = False, console: Console 
     for t in decision.trace:
         if t.fired or show_all:
             facts = ", ".join(f"{k}={v}" for k, v in t.values.items())
-            table.add_row(t.rule, "yes" if t.fired else "no", facts, t.effect, t.because)
+            fired = ("yes (both sides described)" if t.contested else "yes") if t.fired else "no"
+            table.add_row(t.rule, fired, facts, t.effect, t.because)
     console.print(table)
 
 

@@ -72,6 +72,23 @@ def test_officer_facts_win_and_bad_values_are_refused(answerer):
     assert "value_delivery" not in cleared.facts
 
 
+def test_a_row_described_both_ways_counts_for_both_sides_until_the_officer_settles_it(answerer):
+    q = ("The spec for the groundworks is fixed and drawings are done, but running the site we will work out "
+         "with the families and keep changing as we learn. How do we procure this?")
+    answer = answerer.ask(q)
+    rec = answer.recommendation
+    assert rec["contested"] == ["value_delivery"] and "value_delivery" not in answer.facts
+    assert rec["route"] == "mixed"
+    fired = {t["rule"] for t in rec["rule_trace"] if t["fired"] and t.get("contested")}
+    assert fired == {"vote-value-clear-specification", "vote-value-emergent-process"}
+    why = answer.answer.split("**Why**", 1)[1].split("**How to do it lawfully**", 1)[0]
+    assert "points to competition (you said" in why and "points to collaboration (you said" in why
+    # the officer's answer settles it: the row then counts once, for its own side
+    settled = answerer.ask(q, facts={"value_delivery": "clear_specification"})
+    assert settled.recommendation["contested"] == []
+    assert settled.recommendation["scores"]["collaboration"] == 0
+
+
 def test_earlier_turn_facts_are_used(answerer):
     earlier = {"interests": FactValue(value="converge", evidence="we share a goal", origin="extracted"), "value_delivery": FactValue(value="emergent_process", evidence="we will learn", origin="extracted")}
     answer = answerer.ask("Which route should we take?", earlier_facts=earlier)

@@ -131,9 +131,19 @@ def test_hedged_statements_set_nothing():
     assert lex("We might need to negotiate, maybe.").facts.get("dialogue_needed") is None
 
 
-def test_conflicting_evidence_leaves_the_fact_unknown():
-    u = lex("The council says it is a market manager but we think it should act as a system steward.")
+def test_a_row_described_both_ways_is_contested_not_guessed():
+    q = "The council says it is a market manager but we think it should act as a system steward."
+    u = lex(q)
     assert "authority_role" not in u.facts
+    said = {fv.value: fv.evidence for fv in u.contested["authority_role"]}
+    assert set(said) == {"market_manager", "system_steward"}
+    assert all(ev and ev in q for ev in said.values())
+    assert any("both ways" in n for n in u.notes)
+
+
+def test_conflicting_yes_no_evidence_leaves_the_fact_unknown():
+    u = lex("Several providers need to coordinate, although no coordination is needed for the transport lot.")
+    assert "multiple_providers_coordinate" not in u.facts and not u.contested
     assert any("conflicting" in n for n in u.notes)
 
 

@@ -36,7 +36,7 @@ def test_there_are_at_least_sixty_cases_with_unique_names():
 def test_case(name, case):
     expected = case["expected"]
     assert set(expected) <= EXPECTED_KEYS, f"unknown expectation keys {set(expected) - EXPECTED_KEYS}"
-    d = decide(case.get("facts") or {})
+    d = decide(case.get("facts") or {}, contested=case.get("contested") or ())
     flags = [f.id for f in d.legal_flags]
     if "route" in expected:
         assert d.route == expected["route"], d.scores

@@ -46,6 +46,17 @@ def test_explain_reports_bad_facts_clearly(tmp_path):
     assert result.exit_code != 0 and "JSON object" in result.output
 
 
+def test_explain_takes_rows_described_on_both_sides(tmp_path):
+    path = _write(tmp_path, {"outputs": "clearly_defined"})
+    result = CliRunner().invoke(main, ["rules", "explain", "--facts", path, "--contested", "value_delivery", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == json.loads(decide({"outputs": "clearly_defined"}, contested=["value_delivery"]).model_dump_json())
+    shown = CliRunner().invoke(main, ["rules", "explain", "--facts", path, "--contested", "value_delivery"])
+    assert "Route: mixed" in shown.output and "Described on both sides" in shown.output and "value_delivery" in shown.output
+    bad = CliRunner().invoke(main, ["rules", "explain", "--facts", path, "--contested", "colour"])
+    assert bad.exit_code != 0 and "nine dimensions" in bad.output and "Traceback" not in bad.output
+
+
 def test_facts_lists_every_fact_with_its_question():
     result = CliRunner().invoke(main, ["rules", "facts", "--json"])
     assert result.exit_code == 0

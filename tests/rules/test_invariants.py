@@ -147,3 +147,41 @@ def test_missing_lists_each_unknown_fact_once_and_could_flip_is_exact(facts):
         assert m.could_flip == flips, m.fact
     flags = [m.could_flip for m in d.missing]
     assert flags == sorted(flags, reverse=True)  # facts that could flip the route come first
+
+
+# --- contested dimensions: described on both sides --------------------------------------------
+
+
+@SETTINGS
+@given(situations(), st.sets(st.sampled_from(DIMENSIONS), max_size=3))
+def test_contesting_keeps_the_lead_so_a_side_can_only_become_mixed(facts, contested):
+    plain = decide(facts)
+    both = decide(facts, contested=contested)
+    unknown = [d for d in contested if d not in facts]
+    assert both.contested == sorted(unknown)
+    # each contested, unknown dimension adds its weight to both sides: the lead never changes
+    assert both.scores.collaboration - both.scores.competition == plain.scores.collaboration - plain.scores.competition
+    assert both.route in (plain.route, "mixed"), (plain.route, both.route)
+    # a known dimension is not contested: the officer's (or the question's) value stands
+    known = [d for d in contested if d in facts]
+    assert decide(facts, contested=known).model_dump_json() == plain.model_dump_json()
+
+
+@settings(max_examples=100, deadline=None)
+@given(situations(), st.sets(st.sampled_from(DIMENSIONS), min_size=1, max_size=2))
+def test_could_flip_is_exact_with_contested_dimensions(facts, contested):
+    d = decide(facts, contested=contested)
+    for m in d.missing:
+        if m.fact not in SIDED:
+            continue
+        rest = [c for c in d.contested if c != m.fact]  # answering a contested row settles it
+        values = FACTS[m.fact].values or (True, False)
+        flips = any(decide({**facts, m.fact: v}, contested=rest).route != d.route for v in values)
+        assert m.could_flip == flips, m.fact
+
+
+def test_only_dimensions_can_be_contested():
+    import pytest
+
+    with pytest.raises(ValueError, match="nine dimensions"):
+        decide({}, contested=["multiple_providers_coordinate"])

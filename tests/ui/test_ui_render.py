@@ -64,6 +64,20 @@ def test_card_marks_officer_set_facts_and_escapes_evidence():
     assert "Duty:" in out and "&lt;thresholds&gt;" in out
 
 
+def test_card_shows_a_row_described_both_ways_with_each_sides_words():
+    answer = {
+        "recommendation": {"route": "mixed", "models": [], "legal_flags": [], "rule_trace": [], "missing": [],
+                           "contested": ["value_delivery"],
+                           "contested_evidence": {"value_delivery": [
+                               {"value": "clear_specification", "evidence": "drawings are <done>", "origin": "extracted"},
+                               {"value": "emergent_process", "evidence": "keep changing as we learn", "origin": "extracted"}]}},
+        "facts": {},
+    }
+    out = ui.render_card(answer, {})
+    assert 'data-fact="value_delivery" data-origin="contested"' in out and "both sides described" in out
+    assert "drawings are &lt;done&gt;" in out and "keep changing as we learn" in out
+
+
 def test_markdown_note_carries_citations_and_audit_id():
     answer = {"question": "Q?", "answer": "A [1].", "audit_id": "A1", "corpus_version": "v", "recommendation": None, "facts": {},
               "citations": [{"marker": 1, "title": "T", "reference": "s.1", "url": "https://x", "quote": "q", "passage_id": "p"}]}
