@@ -277,6 +277,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
     """All lexicon hits per fact: (value, original span, method)."""
     lex = _lexicon()
     negators = list(lex["negation_cues"]) + ["n't"]
+    refusals = list(lex.get("refusal_cues", []))
     contrasts = list(lex.get("contrast_cues", []))
     hedges = lex["hedge_cues"]
     no_hedge = set(lex.get("no_hedge", []))
@@ -301,7 +302,8 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                     continue
                 before = norm.text[ca:a]
                 value = pat.value
-                if _cue_before(before, negators, 5) or _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5):
+                if _cue_before(before, negators, 5) or _cue_before(before, refusals, 10) or \
+                        _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
                     if flipped is not None and any(re.search(rx, norm.text[a:b]) for rx in lex.get("no_flip", [])):
                         flipped = None  # "not buying it off the shelf" says nothing about the outputs
@@ -869,7 +871,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
     """
     used = list(used)
     lex = _lexicon()
-    negators = list(lex["negation_cues"]) + ["n't"] + list(lex.get("contrast_cues", []))
+    negators = list(lex["negation_cues"]) + ["n't"] + list(lex.get("contrast_cues", [])) + list(lex.get("refusal_cues", []))
     hedges = list(lex["hedge_cues"])
     out: list[tuple[tuple[int, int], str]] = []
     seen: set[tuple[int, int]] = set()
