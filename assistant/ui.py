@@ -155,6 +155,9 @@ def _warm_up() -> None:
     try:
         assistant = _assistant()
         assistant.search.bm25  # noqa: B018 - build the BM25 index before the first question
+        from assistant.understand import warm_up
+
+        warm_up()
         if "record" in inspect.signature(assistant.ask).parameters:
             # One unrecorded question loads what the pipeline builds lazily (lexicons, vectors).
             with _LOCK:

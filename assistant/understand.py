@@ -982,6 +982,14 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
 # public API
 
 
+def warm_up() -> None:
+    """Load the lexicon and, when the similarity step is on, the prototype vectors (seconds when
+    they are not cached on disk yet), so the first officer's question does not wait for them."""
+    _lexicon()
+    if SIMILARITY_DEFAULT:
+        _prototype_vectors()
+
+
 def understand(question: str, *, now: dt.date | None = None, use_similarity: bool | None = None,
                max_chars: int | None = None) -> Understanding:
     """Intent and situation facts of one message, each fact with the words that support it."""
