@@ -17,6 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from assistant.config import Settings, get_settings
 from assistant.contracts import Passage
 from assistant.corpus import CHUNKING, load_corpus
@@ -136,6 +138,7 @@ class PassageIndex:
         """Throw away an unusable store and start an empty one."""
         log.warning("rebuilding the index: %s", reason)
         self.__dict__.pop("store", None)
+        self.__dict__.pop("_vectors", None)
         if self.settings.server_mode:
             try:
                 self._client().delete_collection(self.settings.collection)
@@ -195,14 +198,43 @@ class PassageIndex:
                 progress(min(start + batch, len(todo)), len(todo))
         # The version is written last: a build cut off half way is seen as stale next time.
         self.store._collection.modify(metadata={VERSION_KEY: self.version})
+        self.__dict__.pop("_vectors", None)  # read the vectors again after any change
         return report
 
+    @property
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """(ids, unit vectors) of every indexed passage, sorted by id, read from the store once per
+        corpus version (a sync that changes the store reads them again)."""
+        cached = self.__dict__.get("_vectors")
+        if cached is not None and cached[0] == self.version:
+            return cached[1], cached[2]
+        got = self.store._collection.get(include=["embeddings"])
+        order = sorted((i for i in range(len(got["ids"])) if got["ids"][i] in self.by_id), key=lambda i: got["ids"][i])
+        ids = [got["ids"][i] for i in order]
+        matrix = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(ids), -1)
+        self.__dict__["_vectors"] = (self.version, ids, matrix)
+        return ids, matrix
+
+    def similarities(self, queries: list[str]) -> list[dict[str, float]]:
+        """Exact cosine similarity of each query to every passage (one batched embedding call).
+
+        Exact rather than Chroma's approximate HNSW search: a few hundred passages cost well under
+        a millisecond, and the ranking is then the same on every build of the store.
+        """
+        from assistant.embeddings import embed
+
+        ids, matrix = self.vectors
+        if not ids or not queries:
+            return [{} for _ in queries]
+        vecs = embed(list(queries), self.settings.embedding_model, self.settings.embedding_batch_size)
+        return [{pid: round(float(x), 6) for pid, x in zip(ids, matrix @ np.asarray(v, dtype=np.float32))} for v in vecs]
+
     def dense_search(self, query: str, k: int, source_type: str | None = None) -> list[tuple[str, float]]:
-        """(passage id, cosine similarity) best first, from Chroma."""
-        where = {"source_type": source_type} if source_type else None
-        hits = self.store.similarity_search_with_score(query, k=k, filter=where)
-        # Chroma's cosine distance is 1 - cosine similarity.
-        return [(doc.metadata["passage_id"], 1.0 - float(distance)) for doc, distance in hits if doc.metadata.get("passage_id") in self.by_id]
+        """(passage id, cosine similarity) best first, exact (ties by id)."""
+        sims = self.similarities([query])[0]
+        ranked = sorted((pid for pid in sims if source_type is None or self.by_id[pid].source_type == source_type),
+                        key=lambda pid: (-sims[pid], pid))
+        return [(pid, sims[pid]) for pid in ranked[:k]]
 
 
 def _forget_cached_client(path: Path) -> None:

@@ -160,28 +160,9 @@ class Assistant:
     def lexicon(self) -> Lexicon:
         return Lexicon(self.index.passages)
 
-    @cached_property
-    def vectors(self):
-        """(ids, unit vectors) of every indexed passage, read once from the store."""
-        import numpy as np
-
-        got = self.index.store._collection.get(include=["embeddings"])
-        order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
-        ids = [got["ids"][i] for i in order if got["ids"][i] in self.index.by_id]
-        matrix = np.asarray([got["embeddings"][i] for i in order if got["ids"][i] in self.index.by_id], dtype=np.float32)
-        return ids, matrix
-
     def similarities(self, queries: list[str]) -> list[dict[str, float]]:
-        """Exact cosine similarity of each query to every passage (one batched embedding call)."""
-        import numpy as np
-
-        from assistant.embeddings import embed
-
-        ids, matrix = self.vectors
-        if not ids or not queries:
-            return [{} for _ in queries]
-        vecs = embed(list(queries), self.settings.embedding_model, self.settings.embedding_batch_size)
-        return [{pid: round(float(x), 6) for pid, x in zip(ids, matrix @ np.asarray(v, dtype=np.float32))} for v in vecs]
+        """Exact cosine similarity of each query to every passage (`PassageIndex.similarities`)."""
+        return self.index.similarities(queries)
 
     def ranked(self, query: str, sims: dict[str, float], source_type: str | None, k: int | None) -> list[ScoredPassage]:
         """Hybrid ranking within one source type (None: all types): exact dense ranking and

@@ -232,13 +232,18 @@ def _is_mention_clause(clause: str) -> bool:
     """
     if re.match(r"(?:should|shall|could|can) (?:we|the council|i) (?:be )?(?:us(?:e|ing)|adopt|adopting|try|consider)\b", clause):
         return True  # "should we use open book?" asks about X; it does not say the case has X
-    if _ROUTE_REQUEST.search(clause) and not re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|difference between", clause):
+    if _ROUTE_REQUEST.search(clause) and not re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|" + _DIFFERENCE, clause):
         return False
     if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
         return True
     if re.search(r"\bexplain what\b|\bwhat (?:a|an) [a-z -]{1,40} (?:is|means)\b", clause):
         return True  # "can you explain what a PCP is for our newsletter?" asks about X, even with "our"
-    return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|difference between", clause))
+    return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|" + _DIFFERENCE, clause))
+
+
+# "what's the difference between X and Y" asks about concepts; "no real difference between suppliers"
+# states the case
+_DIFFERENCE = r"\b(?:what(?:'s| is| are)?|whats|explain|tell me|how big is|is there (?:a|any)) (?:the |a )?(?:main |key |real |practical )?differences? between"
 
 
 _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(]))['‘\"“](?=\w)")
@@ -679,7 +684,7 @@ _ROUTE_REQUEST = re.compile(
 # about the law).
 _HOW_TO_PROCURE = re.compile(
     r"\b(?:how|(?:best|right|quickest|fastest|simplest|easiest|proper|correct|cheapest) (?:compliant |lawful |legal )?(?:way|route)|"
-    r"where do (?:i|we) start|what should (?:i|we) (?:be )?do(?:ing)?)\b[^?.!]{0,40}?\b(?:procure|procuring|"
+    r"where do (?:i|we) start|what (?:should|do) (?:i|we) (?:need to |have to )?(?:be )?do(?:ing)?)\b[^?.!]{0,40}?\b(?:procure|procuring|"
     r"tender|tendering|commission|commissioning|recommission\w*|re-commission\w*|re-?procure\w*|re-?tender\w*|buy|buying|"
     r"purchase|purchasing|award|awarding|let|letting|re-?let\w*|contract with|contracting with|contract a|source|sourcing|"
     r"select and contract|appoint|appointing|"
@@ -780,7 +785,7 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
     if _INFO_ASK.search(text) and not _EXPLICIT_ROUTE.search(text):
         return "information"
     if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text) or \
-            (_HOW_TO_PROCURE.search(text) and _FIRST_PERSON.search(text.lower())):
+            (_HOW_TO_PROCURE.search(text) and (_FIRST_PERSON.search(text.lower()) or re.search(r"\bthe council\b", text, re.I))):
         return "recommendation"
     if INTENT_KNN and _INFO_START.search(text) and not situation:
         return "information"
@@ -897,7 +902,10 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             if (a, b) in seen or len(seg.split()) < SIMILARITY_MIN_WORDS:
                 continue
             # the model does not read negation or hedging reliably: leave those to the lexicon
-            if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:b], hedges, 60):
+            # nor pieces right after a negation in their clause ("they don't care who writes the
+            # slickest bid")
+            if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:a], negators, 6) \
+                    or _cue_before(norm.text[ca:b], hedges, 60):
                 continue
             seen.add((a, b))
             span = norm.span(a, b)
