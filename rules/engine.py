@@ -404,8 +404,13 @@ def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None,
                     affects=affects[name], asked_by=asked.get(name, []))
         for name in FACTS if name not in known
     ]
+    # the heaviest votes first among equals: the toolkit's two defining rows settle most on their own
+    weight = {}
+    for rule in _vote_rules(ruleset):
+        for name in rule.when:
+            weight[name] = max(weight.get(name, 0), rule.then.weight)
     missing.sort(key=lambda m: (not m.could_flip, not m.asked_by, "route" not in m.affects,
-                                not m.affects, order.index(m.fact)))
+                                not m.affects, -weight.get(m.fact, 0), order.index(m.fact)))
 
     derived = {k: fact_value_text(v) for k, v in sorted(ctx.items()) if not isinstance(v, list)}
     return Decision(

@@ -73,13 +73,13 @@ def test_the_version_is_a_content_hash_of_rules_and_parameters():
     base = parse_ruleset(RULESET_TEXT, PARAMS_TEXT)
     assert base.version == load_ruleset().version == decide({}).ruleset_version
     assert parse_ruleset(RULESET_TEXT + "\n# a comment\n", PARAMS_TEXT).version == base.version
-    changed = RULESET_TEXT.replace("quorum: 2", "quorum: 3")
+    changed = RULESET_TEXT.replace("quorum: 1", "quorum: 3")
     assert parse_ruleset(changed, PARAMS_TEXT).version != base.version
     assert parse_ruleset(RULESET_TEXT, PARAMS_TEXT.replace("207720", "207721")).version != base.version
 
 
 def test_a_different_ruleset_changes_the_decision_and_its_version():
-    strict = parse_ruleset(RULESET_TEXT.replace("quorum: 2", "quorum: 3"), PARAMS_TEXT)
+    strict = parse_ruleset(RULESET_TEXT.replace("quorum: 1", "quorum: 3"), PARAMS_TEXT)
     facts = {"outputs": "emergent_uncertain"}
     assert decide(facts).route == "collaboration"
     assert decide(facts, ruleset=strict).route == "undetermined"
