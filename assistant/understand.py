@@ -672,7 +672,7 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"what are (?:the|our) options|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our) options|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
     r"\b(?:competition|collaboration|tender|open procedure) (?:then|surely|right|yes|no)\s*\?|"
     r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?",
@@ -798,7 +798,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
         # advertise?") is information; a situation on its own asks what to do, and so does a
         # choice between options ("can we just give it to them or do we have to tender it?",
         # "do we have to tender it, and how?")
-        choice = re.search(r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan we just\b|\band how\b|,? or how\b", text, re.I)
+        choice = re.search(r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan we just\b|\band how\b|,? or how\b|"
+                           r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b", text, re.I)
         if re.search(r"threshold|below threshold rules", text, re.I) \
                 or (re.search(r"\bdo we (?:need|have) to (?:advertise|go out to tender|tender|go out to market|go to market)", text, re.I) and not choice) \
                 or re.search(r"\b(?:do|does) (?:we|the council) (?:have|need) to (?:publish|include|notify|report|consult|record|keep)\b", text, re.I):
