@@ -73,6 +73,23 @@ def main() -> None:
         timings.append((time.perf_counter() - t) * 1000)
     rows.append(("hybrid retrieval p50 / p95", f"{statistics.median(timings):.1f} / {percentile(timings, 0.95):.1f} ms"))
 
+    from assistant import understand
+
+    t = time.perf_counter()
+    understand._prototype_vectors()
+    n_protos = sum(len(v) for by in understand._prototypes()[0].values() for v in by.values()) + len(understand._prototypes()[1])
+    rows.append((f"similarity prototypes, cold ({n_protos} sentences)", f"{time.perf_counter() - t:.2f} s"))
+    understand._prototype_vectors.cache_clear()
+    t = time.perf_counter()
+    understand._prototype_vectors()
+    rows.append(("similarity prototypes, from the disk cache", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
+    timings = []
+    for q in QUESTIONS * 3:
+        t = time.perf_counter()
+        understand.understand(q)
+        timings.append((time.perf_counter() - t) * 1000)
+    rows.append(("understand (lexicon + similarity) p50 / p95", f"{statistics.median(timings):.1f} / {percentile(timings, 0.95):.1f} ms"))
+
     from assistant.pipeline import Assistant
 
     t = time.perf_counter()
