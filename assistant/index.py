@@ -229,9 +229,12 @@ class PassageIndex:
         vecs = embed(list(queries), self.settings.embedding_model, self.settings.embedding_batch_size)
         return [{pid: round(float(x), 6) for pid, x in zip(ids, matrix @ np.asarray(v, dtype=np.float32))} for v in vecs]
 
-    def dense_search(self, query: str, k: int, source_type: str | None = None) -> list[tuple[str, float]]:
-        """(passage id, cosine similarity) best first, exact (ties by id)."""
-        sims = self.similarities([query])[0]
+    def dense_search(self, query: str, k: int, source_type: str | None = None,
+                     sims: dict[str, float] | None = None) -> list[tuple[str, float]]:
+        """(passage id, cosine similarity) best first, exact (ties by id); `sims`: the query's
+        similarities if they are already computed."""
+        if sims is None:
+            sims = self.similarities([query])[0]
         ranked = sorted((pid for pid in sims if source_type is None or self.by_id[pid].source_type == source_type),
                         key=lambda pid: (-sims[pid], pid))
         return [(pid, sims[pid]) for pid in ranked[:k]]

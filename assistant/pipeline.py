@@ -20,7 +20,7 @@ from assistant.compose import MODEL_GLOSS, MODEL_LABELS, Lexicon, compose_inform
 from assistant.config import Settings, get_settings
 from assistant.contracts import Answer, FactValue, ScoredPassage
 from assistant.index import PassageIndex, SyncReport, model_fingerprint
-from assistant.retrieve import CANDIDATES, HybridSearch, rrf, scored_passages
+from assistant.retrieve import HybridSearch
 
 log = logging.getLogger(__name__)
 
@@ -160,23 +160,6 @@ class Assistant:
     def lexicon(self) -> Lexicon:
         return Lexicon(self.index.passages)
 
-    def similarities(self, queries: list[str]) -> list[dict[str, float]]:
-        """Exact cosine similarity of each query to every passage (`PassageIndex.similarities`)."""
-        return self.index.similarities(queries)
-
-    def ranked(self, query: str, sims: dict[str, float], source_type: str | None, k: int | None) -> list[ScoredPassage]:
-        """Hybrid ranking within one source type (None: all types): exact dense ranking and
-        BM25, fused by RRF; the top k (None: every passage in either list).
-
-        The same fusion as `HybridSearch.search`, but the dense side reuses the similarities
-        already computed for the question, so each question is embedded once, not once per type.
-        """
-        by_id = self.index.by_id
-        dense = sorted((pid for pid in sims if source_type is None or by_id[pid].source_type == source_type), key=lambda pid: (-sims[pid], pid))[:CANDIDATES]
-        sparse = [pid for pid, _ in self.search.bm25.search(query, CANDIDATES, source_type)]
-        fused = rrf([dense, sparse])
-        return scored_passages(by_id, fused if k is None else fused[:k], dense, sparse, sims)
-
     @cached_property
     def rule_sources(self) -> dict[str, tuple[str, ...]]:
         from rules.engine import load_ruleset
@@ -254,19 +237,19 @@ class Assistant:
         models = [item.model for item in decision.models[:3]] if decision is not None else []
         widened = [f"{MODEL_LABELS[m]}: {MODEL_GLOSS[m]}. {question}" for m in models]
         flags = list(decision.legal_flags) if decision is not None else []
-        sims, *wsims = self.similarities([question, *widened, *[f.text for f in flags], *([info_query] if info_query else [])])
+        sims, *wsims = self.index.similarities([question, *widened, *[f.text for f in flags], *([info_query] if info_query else [])])
         fsims = [wsims.pop(len(widened)) for _ in flags]
         if info_query:
             isims = wsims.pop()
             for st in self._types(source_type):
-                for hit in self.ranked(info_query, isims, st, 4):
+                for hit in self.search.search(info_query, 4, st, sims=isims):
                     g.add(Candidate(hit, "info", isims.get(hit.passage.id, 0.0)))
         for st in self._types(source_type):
-            for hit in self.ranked(question, sims, st, SEARCH_DEPTH):
+            for hit in self.search.search(question, SEARCH_DEPTH, st, sims=sims):
                 g.add(Candidate(hit, "question", sims.get(hit.passage.id, 0.0)))
         # The question over all source types, as plain hybrid search ranks it: its order ranks the
         # answer's passages, and its best passages are gathered even beyond a type's depth.
-        overall = self.ranked(question, sims, source_type, None)
+        overall = self.search.search(question, None, source_type, sims=sims)
         g.top = [h.passage.id for h in overall]
         for hit in overall[:GLOBAL_DEPTH]:
             g.add(Candidate(hit, "question", sims.get(hit.passage.id, 0.0)))
@@ -278,14 +261,14 @@ class Assistant:
         widened_best = 0.0
         for model, query, ws in zip(models, widened, wsims):
             for st in self._types(source_type):
-                for hit in self.ranked(query, ws, st, 4):
+                for hit in self.search.search(query, 4, st, sims=ws):
                     rel = max(ws.get(hit.passage.id, 0.0), sims.get(hit.passage.id, 0.0))
                     widened_best = max(widened_best, rel)
                     g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"model:{model}", rel))
         # Each legal flag's own text is searched too, so a passage that states a flag's point is at
         # hand for the composer even when the ruleset cites a neighbouring passage.
         for flag, fs in zip(flags, fsims):
-            for hit in self.ranked(flag.text, fs, source_type, FLAG_DEPTH):
+            for hit in self.search.search(flag.text, FLAG_DEPTH, source_type, sims=fs):
                 g.add(Candidate(hit.model_copy(update={"similarity": sims.get(hit.passage.id)}), f"flag:{flag.id}", fs.get(hit.passage.id, 0.0)))
         if decision is not None:
             # The passages the fired rules rest on are part of the evidence by construction.
@@ -303,7 +286,7 @@ class Assistant:
     def names_corpus_topic(self, question: str) -> bool:
         """True when one passage clearly answers the question: the dense leader scores at least
         TOPIC_SIM and BM25 ranks it in its first TOPIC_BM25_DEPTH."""
-        sims = self.similarities([question])[0]
+        sims = self.index.similarities([question])[0]
         if not sims:
             return False
         leader = min(sims, key=lambda pid: (-sims[pid], pid))

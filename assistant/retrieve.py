@@ -92,10 +92,15 @@ class HybridSearch:
     def bm25(self) -> BM25Index:
         return BM25Index(self.index)
 
-    def search(self, query: str, k: int = 10, source_type: str | None = None, mode: Mode = "hybrid") -> list[ScoredPassage]:
-        """Top-k passages for a query; `mode` picks hybrid (default) or one retriever alone."""
-        depth = max(k, CANDIDATES)
-        dense = self.index.dense_search(query, depth, source_type) if mode != "bm25" else []
+    def search(self, query: str, k: int | None = 10, source_type: str | None = None, mode: Mode = "hybrid",
+               sims: dict[str, float] | None = None) -> list[ScoredPassage]:
+        """Top-k passages for a query (k None: every passage either retriever ranks); `mode` picks
+        hybrid (default) or one retriever alone; `sims`: the query's exact similarities to every
+        passage, when the caller has them already (the pipeline embeds a question once)."""
+        depth = max(k or 0, CANDIDATES)
+        if mode != "bm25" and sims is None:
+            sims = self.index.similarities([query])[0]
+        dense = self.index.dense_search(query, depth, source_type, sims=sims) if mode != "bm25" else []
         sparse = self.bm25.search(query, depth, source_type) if mode != "dense" else []
         if mode == "dense":
             ranking = dense
@@ -103,7 +108,8 @@ class HybridSearch:
             ranking = sparse
         else:
             ranking = rrf([[pid for pid, _ in dense], [pid for pid, _ in sparse]])
-        return scored_passages(self.index.by_id, ranking[:k], [pid for pid, _ in dense], [pid for pid, _ in sparse], dict(dense))
+        return scored_passages(self.index.by_id, ranking if k is None else ranking[:k],
+                               [pid for pid, _ in dense], [pid for pid, _ in sparse], sims or {})
 
 
 class HybridRetriever(BaseRetriever):
