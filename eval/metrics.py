@@ -87,6 +87,18 @@ def confusion_matrix(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) ->
     return matrix
 
 
+def accuracy_by_group(triples: Sequence[tuple[str, str, str]]) -> dict[str, dict[str, Any]]:
+    """(group, expected, predicted) -> {group: {right, cases, accuracy}}, groups in sorted order."""
+    out: dict[str, dict[str, Any]] = {}
+    for group, e, p in sorted(triples, key=lambda t: t[0]):
+        row = out.setdefault(group, {"right": 0, "cases": 0})
+        row["cases"] += 1
+        row["right"] += e == p
+    for row in out.values():
+        row["accuracy"] = row["right"] / row["cases"]
+    return out
+
+
 def model_hit_at_k(predicted: Sequence[str], acceptable: Iterable[str], k: int = 3) -> bool:
     return bool(set(predicted[:k]) & set(acceptable))
 

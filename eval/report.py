@@ -65,6 +65,10 @@ def print_summary(result: dict[str, Any], console: Any = None) -> None:
             bt.add_row(mode, *(_fmt(vals.get(k)) for k in RETRIEVAL_KEYS))
         bt.add_row("system (answer.retrieved)", *(_fmt(result.get(k)) for k in RETRIEVAL_KEYS))
         console.print(bt)
+    by_round = d.get("route_accuracy_by_round") or {}
+    if by_round:
+        console.print("Route accuracy by writing round: " + ", ".join(
+            f"{k} {v['right']}/{v['cases']}" for k, v in by_round.items()))
     gf = result.get("gate_failures")
     if gf is not None:
         console.print("[green]Quality gate: pass[/]" if not gf else "[red]Quality gate: FAIL[/]\n  " + "\n  ".join(gf))
@@ -172,6 +176,17 @@ def html_confusion(result: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def html_by_round(result: dict[str, Any]) -> str:
+    rows = result.get("details", {}).get("route_accuracy_by_round") or {}
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{_esc(k)}</td><td class='num'>{v['right']}</td><td class='num'>{v['cases']}</td>"
+                   f"<td class='num'>{_esc(_fmt(v['accuracy']))}</td></tr>" for k, v in rows.items())
+    return ("<p class='legend'>Route accuracy by writing round (rounds 2 and later were written blind by "
+            "independent writers; eval/README.md).</p><table><tr><th>round</th><th>right</th><th>cases</th>"
+            f"<th>accuracy</th></tr>{body}</table>")
+
+
 def html_report(result: dict[str, Any]) -> str:
     d = result.get("details", {})
     rows = []
@@ -221,6 +236,7 @@ def html_report(result: dict[str, Any]) -> str:
 <table><tr><th>retriever</th>{''.join(f'<th>{_esc(LABELS[k])}</th>' for k in RETRIEVAL_KEYS)}</tr>{brows}</table>
 <h2>Route confusion matrix</h2>
 {html_confusion(result)}
+{html_by_round(result)}
 <p class="legend">Paraphrase groups (routes per wording): {_esc(d.get('paraphrase_groups'))}</p>
 <h2>Failing cases ({len(failing)} of {len(result.get('cases', []))})</h2>
 {''.join(case_html) or '<p>None.</p>'}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 import time
 from collections import defaultdict
 from typing import Any, Callable, Iterable
@@ -147,6 +148,13 @@ def _r(x: float | None, nd: int = 4) -> float | None:
     return None if x is None else round(x, nd)
 
 
+def writing_round(case_id: str) -> str:
+    """Which writing round a gold case comes from: ids r<N>a.. / r<N>b.. are blind round N (two
+    independent writers, eval/README.md); every other id is from rounds 0-1 (the engineers)."""
+    m = re.match(r"r(\d+)[ab]\d", case_id)
+    return f"round {m.group(1)}" if m else "rounds 0-1"
+
+
 def score_answers(cases: list[GoldCase], answers: list[dict[str, Any] | None], errors: list[str | None], latencies: list[float], passage_text: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """All answer-level metrics and the per-case records (pure given the answers)."""
     route_pairs, model_hits, groups = [], [], defaultdict(list)
@@ -220,6 +228,8 @@ def score_answers(cases: list[GoldCase], answers: list[dict[str, Any] | None], e
     }
     details = {
         "confusion_matrix": M.confusion_matrix(route_pairs, ROUTES),
+        "route_accuracy_by_round": {k: {**v, "accuracy": _r(v["accuracy"])} for k, v in M.accuracy_by_group(
+            [(writing_round(c.id), c.route, predicted_route(a)) for c, a in zip(cases, answers) if c.route]).items()},
         "oos": {k: _r(v) if isinstance(v, float) else v for k, v in oos.items()},
         "counts": {
             "cases": len(cases), "route_cases": len(route_pairs), "model_cases": len(model_hits),

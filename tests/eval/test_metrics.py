@@ -141,3 +141,13 @@ def test_percentile():
     assert m.percentile([1, 2, 3, 4, 5], 50) == 3
     assert m.percentile([10, 20], 95) == pytest.approx(19.5)
     assert m.percentile([], 50) is None
+
+
+def test_accuracy_by_group_counts_each_group_both_ways():
+    from eval.metrics import accuracy_by_group
+
+    got = accuracy_by_group([("b", "mixed", "mixed"), ("a", "mixed", "collaboration"), ("a", "competition", "competition")])
+    assert list(got) == ["a", "b"]
+    assert got["a"] == {"right": 1, "cases": 2, "accuracy": 0.5}
+    assert got["b"] == {"right": 1, "cases": 1, "accuracy": 1.0}
+    assert accuracy_by_group([]) == {}

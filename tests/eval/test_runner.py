@@ -56,6 +56,10 @@ def test_perfect_answers_score_one(cases):
         assert r[key] == 1.0, key
     assert r["latency_p50_ms"] is not None and r["latency_p95_ms"] >= r["latency_p50_ms"]
     assert not any(c["failures"] for c in r["cases"])
+    by_round = r["details"]["route_accuracy_by_round"]
+    assert "rounds 0-1" in by_round and "round 2" in by_round
+    assert all(v["accuracy"] == 1.0 for v in by_round.values())
+    assert sum(v["cases"] for v in by_round.values()) == r["details"]["counts"]["route_cases"]
 
 
 def test_broken_answers_fail(cases):
@@ -66,6 +70,7 @@ def test_broken_answers_fail(cases):
     assert r["groundedness"] == 0.0
     assert r["oos_f1"] == 0.0
     assert r["determinism"] == 0.0  # the answer text changes on every call
+    assert all(v["right"] == 0 and v["accuracy"] == 0.0 for v in r["details"]["route_accuracy_by_round"].values())
     assert all(c["failures"] for c in r["cases"])
     full = dict(r, baselines={"bm25": {"ndcg_at_10": 0.5}, "dense": {"ndcg_at_10": 0.6}, "hybrid": {"ndcg_at_10": 0.55}})
     failures = runner.gate(full)
@@ -93,3 +98,9 @@ def test_html_report_is_self_contained(cases):
     page = html_report(r)
     assert "<svg" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "Failing cases" in page and "Made up claim" in page
+
+
+@pytest.mark.parametrize("case_id, expected", [("r2a01", "round 2"), ("r6b36", "round 6"), ("p01a", "rounds 0-1"),
+                                               ("r27", "rounds 0-1"), ("a15", "rounds 0-1")])
+def test_writing_round_of_a_case(case_id, expected):
+    assert runner.writing_round(case_id) == expected
