@@ -593,7 +593,8 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
     # £42m") is enough; otherwise a weak term or a legal fact needs an organisation's voice
     if _DOMAIN_WEAK.search(text) and ("contract_value_gbp" in facts or "contract_type" in facts):
         return True
-    route_question = re.search(r"\b(?:which|what) (?:[a-z-]+ )?(?:route|model|procedure|approach)\b|\broute\s*\?", text, re.I)
+    route_question = re.search(r"\b(?:which|what) (?:[a-z-]+ )?(?:route|model|procedure|approach)\b|\broute\s*\?|"
+                               r"\bwhat (?:would|do) you (?:suggest|recommend|advise)\b", text, re.I)
     if route_question and (_DOMAIN_WEAK.search(text) or _FIRST_PERSON.search(text.lower())):
         return True  # "the providers don't coordinate. Which route?", "we can't say ... Which route?"
     # two different weak terms ("providers in an alliance", "the contract ... bidders") make a
@@ -672,7 +673,9 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our) options|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our) options|"
+    r"\b(?:what|which) (?:procurement |commissioning |legal |contracting |tendering )(?:route|procedure|model|approach|process)\b|"
+    r"\b(?:what's|whats|what is) the (?:[a-z]+ )?process (?:for|to) (?:re-?)?(?:commission|procur|tender|buy|let|award|contract)\w*|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
     r"\b(?:competition|collaboration|tender|open procedure) (?:then|surely|right|yes|no)\s*\?|"
     r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?",
@@ -688,7 +691,8 @@ _HOW_TO_PROCURE = re.compile(
     r"tender|tendering|commission|commissioning|recommission\w*|re-commission\w*|re-?procure\w*|re-?tender\w*|buy|buying|"
     r"purchase|purchasing|award|awarding|let|letting|re-?let\w*|contract with|contracting with|contract a|source|sourcing|"
     r"select and contract|appoint|appointing|"
-    r"go to market|put (?:it|this|that|them|a contract|the contract) in place|run (?:it|this|the procurement))\b",
+    r"go to market|(?:put|putting|get|getting) (?:it|this|that|them|a contract|the contract|the new one|a new one|one) in place|"
+    r"run (?:it|this|the procurement))\b",
     re.I,
 )
 _INFO_REQUEST = re.compile(
