@@ -138,7 +138,7 @@ class PassageIndex:
         """Throw away an unusable store and start an empty one."""
         log.warning("rebuilding the index: %s", reason)
         self.__dict__.pop("store", None)
-        self.__dict__.pop("_vectors", None)
+        self.__dict__.pop("vectors", None)
         if self.settings.server_mode:
             try:
                 self._client().delete_collection(self.settings.collection)
@@ -198,21 +198,17 @@ class PassageIndex:
                 progress(min(start + batch, len(todo)), len(todo))
         # The version is written last: a build cut off half way is seen as stale next time.
         self.store._collection.modify(metadata={VERSION_KEY: self.version})
-        self.__dict__.pop("_vectors", None)  # read the vectors again after any change
+        self.__dict__.pop("vectors", None)  # read the vectors again after any change
         return report
 
-    @property
+    @cached_property
     def vectors(self) -> tuple[list[str], np.ndarray]:
-        """(ids, unit vectors) of every indexed passage, sorted by id, read from the store once per
-        corpus version (a sync that changes the store reads them again)."""
-        cached = self.__dict__.get("_vectors")
-        if cached is not None and cached[0] == self.version:
-            return cached[1], cached[2]
+        """(ids, unit vectors) of every indexed passage, sorted by id, read from the store once
+        (`ensure` and a store reset drop them, so a changed store is read again)."""
         got = self.store._collection.get(include=["embeddings"])
         order = sorted((i for i in range(len(got["ids"])) if got["ids"][i] in self.by_id), key=lambda i: got["ids"][i])
         ids = [got["ids"][i] for i in order]
         matrix = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(ids), -1)
-        self.__dict__["_vectors"] = (self.version, ids, matrix)
         return ids, matrix
 
     def similarities(self, queries: list[str]) -> list[dict[str, float]]:
