@@ -259,6 +259,20 @@ def _vote_rules(ruleset: Ruleset) -> tuple[Rule, ...]:
     return _VOTE_RULES[ruleset.version]
 
 
+_VOTE_WEIGHTS: dict[str, dict[str, int]] = {}
+
+
+def _vote_weights(ruleset: Ruleset) -> dict[str, int]:
+    """The heaviest route vote each fact can cast, cached by ruleset version like the vote rules."""
+    if ruleset.version not in _VOTE_WEIGHTS:
+        weight: dict[str, int] = {}
+        for rule in _vote_rules(ruleset):
+            for name in rule.when:
+                weight[name] = max(weight.get(name, 0), rule.then.weight)
+        _VOTE_WEIGHTS[ruleset.version] = weight
+    return _VOTE_WEIGHTS[ruleset.version]
+
+
 def _contested_votes(contested: Iterable[str], known: dict[str, Any], ruleset: Ruleset) -> list[tuple[Rule, str]]:
     """The vote rules of every value of each contested dimension that is still unknown.
 
@@ -405,10 +419,7 @@ def decide(facts: dict[str, Any] | None = None, ruleset: Ruleset | None = None,
         for name in FACTS if name not in known
     ]
     # the heaviest votes first among equals: the toolkit's two defining rows settle most on their own
-    weight = {}
-    for rule in _vote_rules(ruleset):
-        for name in rule.when:
-            weight[name] = max(weight.get(name, 0), rule.then.weight)
+    weight = _vote_weights(ruleset)
     missing.sort(key=lambda m: (not m.could_flip, not m.asked_by, "route" not in m.affects,
                                 not m.affects, -weight.get(m.fact, 0), order.index(m.fact)))
 
