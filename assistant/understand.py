@@ -277,6 +277,37 @@ def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bo
     return any(t.endswith("n't") for t in toks) if "n't" in cues else False
 
 
+# "I'd rather judge them on trust than on who writes the slickest bid": what follows "than" is the
+# alternative the officer turns down, like "rather than X"
+_RATHER_THAN = re.compile(r"\brather\b(?!(?: ,)? than\b).* than (?!.*\bthan\b)(?P<tail>.*)$")
+
+
+def _rejected_alternative(before: str) -> bool:
+    """Whether a match preceded by `before` (its clause so far) sits in the "than ..." part of a
+    "rather X than Y" comparison, a few words after "than"."""
+    m = _RATHER_THAN.search(before)
+    return bool(m) and len(m.group("tail").split()) <= 8
+
+
+def _drop_shadowed(hits: dict[str, list[tuple[Any, tuple[int, int], str]]]) -> None:
+    """Where the words of a hit for one side overlap a longer hit for the other side, drop the
+    shorter: the same words are not evidence for both routes ("lots of providers, need them
+    coordinating" is about coordination, not a market)."""
+    from rules.facts import FACTS
+
+    spans = [(f, i, sp, FACTS[f].side_of(v)) for f, found in hits.items() if f in FACTS
+             for i, (v, sp, _) in enumerate(found)]
+    drop: set[tuple[str, int]] = set()
+    for f, i, (a, b), side in spans:
+        for g, j, (c, d), other in spans:
+            if side and other and side != other and a < d and c < b and (d - c) > (b - a):
+                drop.add((f, i))
+    for f, i in sorted(drop, reverse=True):
+        del hits[f][i]
+        if not hits[f]:
+            del hits[f]
+
+
 def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                    skip: list[tuple[int, int]], notes: list[str]) -> dict[str, list[tuple[Any, tuple[int, int], str]]]:
     """All lexicon hits per fact: (value, original span, method)."""
@@ -308,7 +339,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                 before = norm.text[ca:a]
                 value = pat.value
                 if _cue_before(before, negators, 5) or _cue_before(before, refusals, 10) or \
-                        _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5):
+                        _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5) or _rejected_alternative(before):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
                     if flipped is not None and any(re.search(rx, norm.text[a:b]) for rx in lex.get("no_flip", [])):
                         flipped = None  # "not buying it off the shelf" says nothing about the outputs
@@ -321,6 +352,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                     continue
                 taken.append((a, b, pat.fact))
                 hits.setdefault(pat.fact, []).append((value, norm.span(a, b), "lexicon"))
+    _drop_shadowed(hits)
     return hits
 
 
@@ -910,6 +942,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             # nor pieces right after a negation in their clause ("they don't care who writes the
             # slickest bid")
             if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:a], negators, 6) \
+                    or _rejected_alternative(norm.text[ca:a]) or seg.startswith("than ") \
                     or _cue_before(norm.text[ca:b], hedges, 60):
                 continue
             seen.add((a, b))

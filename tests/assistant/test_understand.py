@@ -131,6 +131,30 @@ def test_hedged_statements_set_nothing():
     assert lex("We might need to negotiate, maybe.").facts.get("dialogue_needed") is None
 
 
+def test_the_alternative_turned_down_in_rather_than_sets_nothing():
+    u = lex("We'd rather pick a partner we trust than go with the lowest price.")
+    assert u.facts["relational_assessment"].value is True
+    assert values(u).get("suitability_test") != "track_record_and_price"
+    assert "value_for_money" not in lex("I'd rather they worked as a single team than bid against each other.").facts
+    # the comparison needs "rather": a plain "than" keeps its reading
+    q = "Price matters more to us than anything: the lowest price wins."
+    assert values(lex(q)).get("suitability_test") == "track_record_and_price"
+
+
+def test_a_possible_consequence_asked_about_is_not_a_condition():
+    q = "Would we end up bidding against each other for it?"
+    assert "value_for_money" not in lex(q).facts and "incentive" not in lex(q).facts
+
+
+def test_the_same_words_are_not_evidence_for_both_sides():
+    # "lots of providers" alone reads as a market; inside a longer reading of providers who must
+    # coordinate, it is part of the collaboration evidence only
+    assert values(lex("There are lots of providers for this."))["value_for_money"] == "competitive_tension"
+    u = lex("complex needs services - lots of providers, need them coordinating around the same outcomes.")
+    assert u.facts["multiple_providers_coordinate"].value is True
+    assert "value_for_money" not in u.facts
+
+
 def test_a_row_described_both_ways_is_contested_not_guessed():
     q = "The council says it is a market manager but we think it should act as a system steward."
     u = lex(q)
