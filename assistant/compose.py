@@ -275,6 +275,8 @@ def recommendation_sentence(decision: Any) -> str:
     """One sentence from the Decision only: the route and, where named, the best-fitting model."""
     route = decision.route
     text = f"{RECOMMENDATION_PREFIX} {ROUTE_SENTENCES[route]}"
+    if route == "mixed":
+        text += _balance(decision.scores.competition, decision.scores.collaboration)
     models = [m.model for m in decision.models]
     if models and route != "undetermined":
         first = models[0]
@@ -284,6 +286,18 @@ def recommendation_sentence(decision: Any) -> str:
     elif models:
         text += f". The rules name the **{MODEL_LABELS[models[0]].lower()}** ({MODEL_GLOSS[models[0]]}) as a possible model"
     return text + "."
+
+
+def _balance(comp: int, coll: int) -> str:
+    """How the points of a mixed situation fall: a mixed call with one side far ahead reads
+    differently from an even one, and the officer should see which."""
+    def pts(n: int) -> str:
+        return f"{n} point{'' if n == 1 else 's'}"
+
+    if comp == coll:
+        return f" (the two sides weigh the same, {pts(comp)} each)"
+    lead, lead_pts, other_pts = ("collaboration", coll, comp) if coll > comp else ("competition", comp, coll)
+    return f" (more of what you described points to {lead}: {pts(lead_pts)} to {other_pts})"
 
 
 def _join(items: list[str]) -> str:

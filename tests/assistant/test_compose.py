@@ -191,6 +191,16 @@ def test_recommendation_sentence_comes_from_the_decision_only():
         assert sentence == recommendation_sentence(decide(facts))
 
 
+def test_a_mixed_recommendation_says_how_the_points_fall():
+    from rules.engine import decide
+
+    lopsided = recommendation_sentence(decide({"value_delivery": "emergent_process", "outputs": "emergent_uncertain",
+                                               "interests": "diverge"}))
+    assert "**mixed**" in lopsided and "points to collaboration: 4 points to 1" in lopsided
+    even = recommendation_sentence(decide({"interests": "diverge", "value_nature": "generative"}))
+    assert "(the two sides weigh the same, 1 point each)" in even
+
+
 def test_evidence_from_the_question_is_escaped_in_the_answer():
     from rules.engine import decide, load_ruleset
 
