@@ -585,7 +585,8 @@ _DOMAIN_STRONG = re.compile(
 _DOMAIN_WEAK = re.compile(
     r"contract|supplier|provider|partnership|\bpartners\b|framework|alliance|services?\b|community|housing|\bbid(?:s|ding|ders?)?\b|"
     r"residents|charit|competition|collaborat|competitive|mutual|co-?op|cooperative|\bsmes?\b|"
-    r"local economy|\bnhs\b|public health|social care|home ?care|homeless|rough sleep|council(?! tax)",
+    r"local economy|\bnhs\b|public health|social care|home ?care|homeless|rough sleep|council(?! tax)|"
+    r"(?:gone|went|going|go) (?:bust|under|into administration|into liquidation)|insolven|liquidation",
     re.I,
 )
 _ORG_VOICE = re.compile(
@@ -697,7 +698,7 @@ _ROUTE_REQUEST = re.compile(
     r"comp or collab|competition or something else|"
     r"\b(?:competition|collaboration|competitive|collaborative)\s*[?,]|"
     r"should (?:we|it|the council|this) (?:use|go|run|be|move|bother|commission|procure|tender)|"
-    r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure|go about|approach|do)|"
+    r"how (?:should|would|could|can) (?:we|the council|i|they|you) (?:be )?(?:commission|procure|go(?:ing)? about|approach|do|buy|tender)|"
     r"how should the council|what should (?:we|the council|i) (?:do|think|use)|"
     r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|what (?:would|does) the toolkit "
     r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
@@ -705,7 +706,7 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our) options|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|"
     r"\b(?:what|which) (?:procurement |commissioning |legal |contracting |tendering )(?:route|procedure|model|approach|process)\b|"
     r"\b(?:what's|whats|what is) the (?:[a-z]+ )?process (?:for|to) (?:re-?)?(?:commission|procur|tender|buy|let|award|contract)\w*|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"

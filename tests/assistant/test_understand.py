@@ -232,6 +232,9 @@ def test_deterministic():
         ("Should we use competition or collaboration for the leisure centre?", "recommendation"),
         ("We know exactly what we need: 400 laptops. Which procedure?", "recommendation"),
         ("Is £190k above the threshold for a services contract?", "information"),
+        ("How would you commission a tree survey for the whole district? About £40k.", "recommendation"),
+        ("Our school meals caterer has gone bust and we need a new one within a week. What are my options?", "recommendation"),
+        ("The trust asked us what the procurement of the leisure contract should look like. What would you say?", "recommendation"),
     ],
 )
 def test_intent(question, intent):
