@@ -87,10 +87,15 @@ def confusion_matrix(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) ->
     return matrix
 
 
+def _natural(text: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
 def accuracy_by_group(triples: Sequence[tuple[str, str, str]]) -> dict[str, dict[str, Any]]:
-    """(group, expected, predicted) -> {group: {right, cases, accuracy}}, groups in sorted order."""
+    """(group, expected, predicted) -> {group: {right, cases, accuracy}}, groups in natural order
+    ("round 2" before "round 10")."""
     out: dict[str, dict[str, Any]] = {}
-    for group, e, p in sorted(triples, key=lambda t: t[0]):
+    for group, e, p in sorted(triples, key=lambda t: _natural(t[0])):
         row = out.setdefault(group, {"right": 0, "cases": 0})
         row["cases"] += 1
         row["right"] += e == p

@@ -151,3 +151,5 @@ def test_accuracy_by_group_counts_each_group_both_ways():
     assert got["a"] == {"right": 1, "cases": 2, "accuracy": 0.5}
     assert got["b"] == {"right": 1, "cases": 1, "accuracy": 1.0}
     assert accuracy_by_group([]) == {}
+    rounds = accuracy_by_group([("round 10", "mixed", "mixed"), ("round 2", "mixed", "mixed"), ("rounds 0-1", "mixed", "mixed")])
+    assert list(rounds) == ["round 2", "round 10", "rounds 0-1"]
