@@ -341,6 +341,21 @@ def test_similarity_reads_a_paraphrase_the_lexicon_misses():
                       now=NOW, use_similarity=True).facts == {}
 
 
+def test_similarity_only_adds_a_side_the_message_does_not_already_have(monkeypatch):
+    import assistant.understand as U
+
+    q = "We know exactly what we need. Other words here."
+    guessed = {
+        "outputs": FactValue(value="clearly_defined", evidence="Other words", span=(29, 40), origin="extracted", method="similarity:0.7"),
+        "interests": FactValue(value="converge", evidence="Other words", span=(29, 40), origin="extracted", method="similarity:0.7"),
+    }
+    monkeypatch.setattr(U, "_similarity_facts", lambda *a, **k: {f: fv.model_copy() for f, fv in guessed.items()})
+    got = understand(q, now=NOW, use_similarity=True).facts
+    assert got["value_delivery"].method == "lexicon"  # competition side, read by the lexicon
+    assert "outputs" not in got  # the same side again: dropped
+    assert got["interests"].value == "converge"  # a new side: kept
+
+
 @pytest.mark.slow
 def test_prototype_embeddings_are_reused_from_disk(monkeypatch):
     import assistant.embeddings as E
