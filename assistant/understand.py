@@ -175,6 +175,13 @@ def _correct(token: str) -> str:
     return match[0] if match else token
 
 
+def _fix_typos(text: str) -> str:
+    """The text with the lexicon's known misspellings corrected ("commision" -> "commission"), for
+    the intent patterns, which read the question as written."""
+    typos = _lexicon().get("typos", {})
+    return re.sub(r"[A-Za-z]+", lambda m: typos.get(m.group(0).lower(), m.group(0)), text)
+
+
 class _Norm:
     """The normalised question and the map from its characters back to the original offsets."""
 
@@ -693,13 +700,24 @@ _BARE_OPTION = re.compile(
 )
 
 
+# "can we just give it to them or do we have to tender it?", "do we have to tender or is there
+# another way?": the officer puts a choice between options for their own case
+_OFFERS_CHOICE = re.compile(
+    r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan we just\b|\band how\b|,? or how\b|"
+    r"\bor is there (?:another|a better|an alternative|any other|a different) (?:way|option|route)\b|"
+    r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b",
+    re.I,
+)
+
+
 def _asks_to_judge_an_option(text: str) -> bool:
     """The officer asks for a judgement on a commissioning option for their own case.
 
     Besides "X ok?" and "X or Y?", a short closing question that is only an option
-    ("straight competitive tender?", "framework?") puts that option to us.
+    ("straight competitive tender?", "framework?") puts that option to us. A question about a duty
+    ("do we have to publish ...") is not, unless it offers a choice ("... or is there another way?").
     """
-    if _DUTY_OR_DOCUMENT.search(text):
+    if _DUTY_OR_DOCUMENT.search(text) and not _OFFERS_CHOICE.search(text):
         return False
     return bool(_OPTION_EVAL.search(text) or (_OWN_CASE.search(text) and _CHOICE.search(text))
                 or _BARE_OPTION.search(text.strip()))
@@ -722,7 +740,9 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|\bcompete or collaborate|\bcollaborate or compete|"
+    r"the (?:right|best|correct|proper) way to (?:do|buy|procure|commission|handle|approach|go about|run) (?:this|it|that)\b|"
+    r"how would you (?:expect|advise|want) (?:the council|us|them|me) to (?:run|procure|commission|do|buy|let|tender|handle)|"
     r"\b(?:what|which) (?:procurement |commissioning |legal |contracting |tendering )(?:route|procedure|model|approach|process)\b|"
     r"\b(?:what's|whats|what is) the (?:[a-z]+ )?process (?:for|to) (?:re-?)?(?:commission|procur|tender|buy|let|award|contract)\w*|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach|vehicle|legal vehicle)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
@@ -851,8 +871,7 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
         # advertise?") is information; a situation on its own asks what to do, and so does a
         # choice between options ("can we just give it to them or do we have to tender it?",
         # "do we have to tender it, and how?")
-        choice = re.search(r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan we just\b|\band how\b|,? or how\b|"
-                           r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b", text, re.I)
+        choice = _OFFERS_CHOICE.search(text)
         if re.search(r"threshold|below threshold rules", text, re.I) \
                 or (re.search(r"\bdo we (?:need|have) to (?:advertise|go out to tender|tender|go out to market|go to market)", text, re.I) and not choice) \
                 or re.search(r"\b(?:do|does) (?:we|the council) (?:have|need) to (?:publish|include|notify|report|consult|record|keep)\b", text, re.I):
@@ -1142,7 +1161,7 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
             facts[fact] = fv
 
     facts = {k: facts[k] for k in sorted(facts)}
-    intent = _classify_intent(clean_text if clean_text.strip() else text, facts, use_knn=use_similarity)
+    intent = _classify_intent(_fix_typos(clean_text if clean_text.strip() else text), facts, use_knn=use_similarity)
     if skip and not clean_text.strip():
         intent = "recommendation" if re.search(r"recommend|competition|collaboration|route", text, re.I) and \
             _DOMAIN.search(text) and not re.search(r"system prompt|my company", text, re.I) else "out_of_scope"

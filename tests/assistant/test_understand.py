@@ -235,6 +235,9 @@ def test_deterministic():
         ("How would you commission a tree survey for the whole district? About £40k.", "recommendation"),
         ("Our school meals caterer has gone bust and we need a new one within a week. What are my options?", "recommendation"),
         ("The trust asked us what the procurement of the leisure contract should look like. What would you say?", "recommendation"),
+        ("how should we commision the advocacy service? about £120k", "recommendation"),  # a known misspelling
+        ("Our village hall cafe contract ends in June. Do we have to go out to tender or is there another way?", "recommendation"),
+        ("Do we have to publish a notice for this contract?", "information"),
     ],
 )
 def test_intent(question, intent):
