@@ -587,7 +587,7 @@ _DOMAIN = re.compile(
 # everyday messages ("my broadband provider", "a partnership board game"), so it counts only with
 # an organisational voice (we / our / the council / the directorate ...) and no personal one.
 _DOMAIN_STRONG = re.compile(
-    r"procur|commission|tender|social value|toolkit|threshold|\bpa23\b|\bpsr\b|provider selection|"
+    r"procur|commission|tender|social value|toolkit|threshold|\bpa23\b|\bpsr\b|provider selection|route to market|re-?let\b|"
     r"framework agreement|call[- ]off|alliance contract|direct award|directly award|light touch|\bnpps\b|"
     r"voluntary sector|\bvcse\b|open[- ]book|relational|market manager|steward|conven[eio]|"
     r"co-production|co-produc|co-design|community wealth|value for money|below[- ]threshold|section \d+|"

@@ -238,6 +238,7 @@ def test_deterministic():
         ("how should we commision the advocacy service? about £120k", "recommendation"),  # a known misspelling
         ("Our village hall cafe contract ends in June. Do we have to go out to tender or is there another way?", "recommendation"),
         ("Do we have to publish a notice for this contract?", "information"),
+        ("Leisure concession expires next March. In-house return considered alongside a re-let. Advise route to market.", "recommendation"),
     ],
 )
 def test_intent(question, intent):
