@@ -187,6 +187,20 @@ def html_by_round(result: dict[str, Any]) -> str:
             f"<th>accuracy</th></tr>{body}</table>")
 
 
+def html_paraphrase(result: dict[str, Any]) -> str:
+    """Paraphrase groups: how many were answered with one route, and the split ones with the route
+    each wording got (the consistent ones add nothing to read)."""
+    groups = result.get("details", {}).get("paraphrase_groups") or {}
+    if not groups:
+        return ""
+    split = {g: routes for g, routes in groups.items() if len(set(routes)) > 1}
+    body = "".join(f"<tr><td>{_esc(g)}</td><td>{_esc(', '.join(map(str, routes)))}</td></tr>" for g, routes in split.items())
+    table = f"<table><tr><th>group</th><th>route per wording</th></tr>{body}</table>" if split else ""
+    return (f"<p class='legend'>Paraphrase groups answered with one route: {len(groups) - len(split)} of "
+            f"{len(groups)}. Split groups:</p>{table}" if split else
+            f"<p class='legend'>Paraphrase groups answered with one route: {len(groups)} of {len(groups)}.</p>")
+
+
 def html_report(result: dict[str, Any]) -> str:
     d = result.get("details", {})
     rows = []
@@ -237,7 +251,7 @@ def html_report(result: dict[str, Any]) -> str:
 <h2>Route confusion matrix</h2>
 {html_confusion(result)}
 {html_by_round(result)}
-<p class="legend">Paraphrase groups (routes per wording): {_esc(d.get('paraphrase_groups'))}</p>
+{html_paraphrase(result)}
 <h2>Failing cases ({len(failing)} of {len(result.get('cases', []))})</h2>
 {''.join(case_html) or '<p>None.</p>'}
 </body></html>"""

@@ -104,3 +104,14 @@ def test_html_report_is_self_contained(cases):
                                                ("r27", "rounds 0-1"), ("a15", "rounds 0-1")])
 def test_writing_round_of_a_case(case_id, expected):
     assert runner.writing_round(case_id) == expected
+
+
+def test_report_lists_only_the_split_paraphrase_groups():
+    from eval.report import html_paraphrase
+
+    result = {"details": {"paraphrase_groups": {"q1": ["mixed", "mixed"], "q2": ["competition", "undetermined", "competition"]}}}
+    html = html_paraphrase(result)
+    assert "one route: 1 of 2" in html and "q2" in html and "competition, undetermined, competition" in html
+    assert "q1" not in html
+    assert "2 of 2" in html_paraphrase({"details": {"paraphrase_groups": {"a": ["x"], "b": ["y", "y"]}}})
+    assert html_paraphrase({"details": {}}) == ""
