@@ -740,7 +740,8 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|\bcompete or collaborate|\bcollaborate or compete|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|\bcompete (?:it |them |this )?or collaborate|\bcollaborate or compete|"
+    r"what (?:do|should) (?:we|i) (?:need to |have to )?do (?:now|next)\s*\?|"
     r"the (?:right|best|correct|proper) way to (?:do|buy|procure|commission|handle|approach|go about|run) (?:this|it|that)\b|"
     r"how would you (?:expect|advise|want) (?:the council|us|them|me) to (?:run|procure|commission|do|buy|let|tender|handle)|"
     r"\b(?:what|which) (?:procurement |commissioning |legal |contracting |tendering )(?:route|procedure|model|approach|process)\b|"
@@ -764,6 +765,8 @@ _HOW_TO_PROCURE = re.compile(
     r"run (?:it|this|the procurement))\b",
     re.I,
 )
+# "What's the procurement process?" after the officer's own background asks what to do in their case
+_OWN_PROCESS = re.compile(r"\bwhat(?:'s| is) the (?:procurement|commissioning|tendering|contracting) (?:process|route)\s*\?", re.I)
 _INFO_REQUEST = re.compile(
     r"^\s*(?:hi[^a-z]*|sorry[^?]*?but |quick one: |in a few lines: |please )?"
     r"(?:what|whats|what's|why|how|when|where|who|which|is|are|does|do|can|could|tell|explain|"
@@ -858,7 +861,8 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
     if _INFO_ASK.search(text) and not _EXPLICIT_ROUTE.search(text):
         return "information"
     if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text) or \
-            (_HOW_TO_PROCURE.search(text) and (_FIRST_PERSON.search(text.lower()) or re.search(r"\bthe council\b", text, re.I))):
+            ((_HOW_TO_PROCURE.search(text) or _OWN_PROCESS.search(text))
+             and (_FIRST_PERSON.search(text.lower()) or re.search(r"\bthe council\b", text, re.I))):
         return "recommendation"
     if INTENT_KNN and _INFO_START.search(text) and not situation:
         return "information"
