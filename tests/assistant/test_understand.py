@@ -241,7 +241,7 @@ def test_deterministic():
         ("Leisure concession expires next March. In-house return considered alongside a re-let. Advise route to market.", "recommendation"),
         ("Our panel has some money to commission something from April. What's the procurement process?", "recommendation"),
         ("What is the procurement process?", "information"),
-        ("The kiosk lease ran out last month and the operator carries on. What do we need to do now?", "recommendation"),
+        ("The kiosk contract ran out last month and the operator carries on. What do we need to do now?", "recommendation"),
     ],
 )
 def test_intent(question, intent):
