@@ -288,6 +288,22 @@ def _inside_quotes(text: str, start: int) -> bool:
     return not (len(quoted.split()) >= 8 and _FIRST_PERSON.search(quoted.lower()))
 
 
+# "choose providers on whether we can trust them": "whether" after a verb of choosing or testing
+# names a criterion, not a doubt, so it is no hedge there
+_CRITERION_WHETHER = re.compile(r"\b(on|by|of|assess\w*|judg\w*|test\w*|check\w*|choos\w*|pick\w*|select\w*) whether\b")
+
+
+def _lead_in(match: str) -> str:
+    """The match's opening "as" or "about", if any, so that "less as a market manager" shows the
+    contrast cue "less as" although the pattern itself starts at "as"."""
+    first = match.split(" ", 1)[0]
+    return f" {first}" if first in ("as", "about") else ""
+
+
+def _criteria(text: str) -> str:
+    return _CRITERION_WHETHER.sub(r"\1 criterion", text)
+
+
 def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
     """A cue among the last `window_tokens` tokens before a match, not reaching past a comma."""
     toks = clause_text.split(" , ")[-1].split()[-window_tokens:]
@@ -360,7 +376,8 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                 before = norm.text[ca:a]
                 value = pat.value
                 if _cue_before(before, negators, 5) or _cue_before(before, refusals, 10) or \
-                        _cue_before(before.rsplit(" and ", 1)[-1], contrasts, 5) or _rejected_alternative(before):
+                        _cue_before(before.rsplit(" and ", 1)[-1] + _lead_in(norm.text[a:b]), contrasts, 6) \
+                        or _rejected_alternative(before):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
                     if flipped is not None and any(re.search(rx, norm.text[a:b]) for rx in lex.get("no_flip", [])):
                         flipped = None  # "not buying it off the shelf" says nothing about the outputs
@@ -368,7 +385,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
                         continue
                     value = flipped
-                if pat.fact not in no_hedge and _cue_before(before, hedges, 8):
+                if pat.fact not in no_hedge and _cue_before(_criteria(before), hedges, 8):
                     notes.append(f"hedged, not used: '{norm.text[a:b]}'")
                     continue
                 taken.append((a, b, pat.fact))
@@ -991,7 +1008,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             # slickest bid")
             if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:a], negators, 6) \
                     or _rejected_alternative(norm.text[ca:a]) or seg.startswith("than ") \
-                    or _cue_before(norm.text[ca:b], hedges, 60):
+                    or _cue_before(_criteria(norm.text[ca:b]), hedges, 60):
                 continue
             seen.add((a, b))
             span = norm.span(a, b)

@@ -141,6 +141,17 @@ def test_the_alternative_turned_down_in_rather_than_sets_nothing():
     assert values(lex(q)).get("suitability_test") == "track_record_and_price"
 
 
+def test_whether_after_a_verb_of_choosing_names_a_criterion_not_a_doubt():
+    u = lex("We want to choose providers on whether we can genuinely trust them.")
+    assert u.facts["relational_assessment"].value is True
+    assert "relational_assessment" not in lex("We are not sure whether we can trust them.").facts
+
+
+def test_the_role_turned_down_in_less_as_x_more_as_y_sets_nothing():
+    u = lex("I see the council's job less as a market manager and more as a system steward.")
+    assert u.facts["authority_role"].value == "system_steward" and not u.contested
+
+
 def test_a_possible_consequence_asked_about_is_not_a_condition():
     q = "Would we end up bidding against each other for it?"
     assert "value_for_money" not in lex(q).facts and "incentive" not in lex(q).facts
