@@ -290,7 +290,7 @@ def _inside_quotes(text: str, start: int) -> bool:
 
 # "choose providers on whether we can trust them": "whether" after a verb of choosing or testing
 # names a criterion, not a doubt, so it is no hedge there
-_CRITERION_WHETHER = re.compile(r"\b(on|by|of|assess\w*|judg\w*|test\w*|check\w*|choos\w*|pick\w*|select\w*) whether\b")
+_CRITERION_WHETHER = re.compile(r"\b(on|by|of|assess\w*|judg\w*|test\w*|check\w*|choos\w*|pick\w*|select\w*|asked|asks|asking) whether\b")
 
 
 def _lead_in(match: str) -> str:
@@ -1065,6 +1065,15 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
     return out
 
 
+def _against_polarity(value: Any, words: str) -> bool:
+    """Whether `words` carry a sign of the opposite of `value` (lexicon: similarity_polarity_guard)."""
+    signs = _lexicon().get("similarity_polarity_guard", {}).get(value) if isinstance(value, str) else None
+    if not signs:
+        return False
+    low = " " + re.sub(r"\s+", " ", words.lower()) + " "
+    return any(re.search(r"(?<![a-z])" + re.escape(sign) + r"(?![a-z])", low) for sign in signs)
+
+
 def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
                       skip: list[tuple[int, int]], known: set[str],
                       used: Iterable[tuple[int, int]] = ()) -> dict[str, FactValue]:
@@ -1080,7 +1089,8 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             continue
         best: tuple[float, Any, int] | None = None
         for i, (s1, margin, value) in enumerate(rows):
-            if s1 >= SIMILARITY_THRESHOLD and margin >= SIMILARITY_MARGIN and (best is None or s1 > best[0]):
+            if s1 >= SIMILARITY_THRESHOLD and margin >= SIMILARITY_MARGIN and (best is None or s1 > best[0]) \
+                    and not _against_polarity(value, segments[i][1]):
                 best = (s1, value, i)
         if best:
             span, evidence = segments[best[2]]

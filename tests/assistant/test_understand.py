@@ -374,6 +374,18 @@ def test_similarity_only_adds_a_side_the_message_does_not_already_have(monkeypat
     assert got["interests"].value == "converge"  # a new side: kept
 
 
+def test_similarity_never_reads_a_value_against_the_words_polarity():
+    from assistant.understand import _against_polarity
+
+    assert _against_polarity("emergent_uncertain", "the output is fixed and measurable")
+    assert _against_polarity("clear_specification", "nobody knows what will work yet")
+    assert not _against_polarity("emergent_uncertain", "nobody knows what will work yet")
+    assert not _against_polarity("emergent_uncertain", "the unfixed parts")  # whole words only
+    assert not _against_polarity(True, "anything at all")  # yes/no facts carry no guard
+    u = understand("Full design issued; the output is fixed and measurable. Which procedure?", now=NOW)
+    assert u.facts["outputs"].value == "clearly_defined"
+
+
 @pytest.mark.slow
 def test_prototype_embeddings_are_reused_from_disk(monkeypatch):
     import assistant.embeddings as E
