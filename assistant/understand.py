@@ -52,6 +52,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from assistant.contracts import FactValue, Intent
+from rules.facts import FACTS as FACT_SPECS
 
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 
@@ -326,14 +327,17 @@ def _rejected_alternative(before: str) -> bool:
     return bool(m) and len(m.group("tail").split()) <= 8
 
 
+def _side_of(fact: str, value: Any) -> str | None:
+    """The side of the toolkit's table a fact value points to (rules/facts.py), or None."""
+    spec = FACT_SPECS.get(fact)
+    return spec.side_of(value) if spec else None
+
+
 def _drop_shadowed(hits: dict[str, list[tuple[Any, tuple[int, int], str]]]) -> None:
     """Where the words of a hit for one side overlap a longer hit for the other side, drop the
     shorter: the same words are not evidence for both routes ("lots of providers, need them
     coordinating" is about coordination, not a market)."""
-    from rules.facts import FACTS
-
-    spans = [(f, i, sp, FACTS[f].side_of(v)) for f, found in hits.items() if f in FACTS
-             for i, (v, sp, _) in enumerate(found)]
+    spans = [(f, i, sp, _side_of(f, v)) for f, found in hits.items() for i, (v, sp, _) in enumerate(found)]
     drop: set[tuple[str, int]] = set()
     for f, i, (a, b), side in spans:
         for g, j, (c, d), other in spans:
@@ -1182,11 +1186,9 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
         used = [span for fact, found in hits.items() if fact in SITUATION_FACTS for _, span, _ in found]
         sim = _similarity_facts(clean_text, norm, clauses, [], set(facts) | set(hits), used)
         if SIMILARITY_NEW_SIDE_ONLY:
-            from rules.facts import FACTS as SPECS
-
-            read = {SPECS[f].side_of(fv.value) for f, fv in facts.items() if f in SPECS} | \
-                {SPECS[f].side_of(fv.value) for f, fvs in contested.items() for fv in fvs}
-            sim = {f: fv for f, fv in sim.items() if f not in SPECS or SPECS[f].side_of(fv.value) not in read}
+            read = {_side_of(f, fv.value) for f, fv in facts.items()} | \
+                {_side_of(f, fv.value) for f, fvs in contested.items() for fv in fvs}
+            sim = {f: fv for f, fv in sim.items() if _side_of(f, fv.value) is None or _side_of(f, fv.value) not in read}
         for fact, fv in sim.items():
             fv.evidence = raw[fv.span[0]:fv.span[1]]
             facts[fact] = fv
