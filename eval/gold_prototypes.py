@@ -31,8 +31,8 @@ from eval.gold_split import GOLD_PATH
 OUT_PATH = Path(__file__).resolve().parent.parent / "assistant" / "prototypes_gold.yaml"
 
 # (row words in the writer's `why`, fact, value on the competition side, value on the
-# collaboration side); a signal has no competition value. Signals come first: "alliance" or
-# "innovation partnership" name the route before any row word in the same part does.
+# collaboration side); a signal has no competition value. A part whose row text matches more than
+# one of these ("clear specification / defined outputs") is skipped rather than guessed.
 ROWS: tuple[tuple[str, str, Any, Any], ...] = (
     (r"alliance|one system|as one|several providers|single (?:team|network|system|service)", "multiple_providers_coordinate", None, True),
     (r"innovation", "needs_development", None, True),
