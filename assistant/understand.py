@@ -1103,6 +1103,22 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
     return out
 
 
+def _similarity_note(fact: str, fv: FactValue) -> str:
+    """An audit note for a fact read by similarity: the officer's words, the value, the score and
+    the nearest example sentence of that value, so a reader can see why it was read."""
+    from assistant.embeddings import embed
+
+    texts, _ = _prototypes()
+    vectors, _ = _prototype_vectors()
+    examples, matrix = texts.get(fact, {}).get(fv.value), vectors.get(fact, {}).get(fv.value)
+    nearest = ""
+    if examples and matrix is not None and len(matrix):
+        nearest = examples[int(np.argmax(matrix @ embed([fv.evidence])[0]))]
+    score = fv.method.split(":", 1)[-1]
+    return (f"read \u201c{fv.evidence}\u201d as {fact} = {fv.value} by similarity ({score})"
+            + (f"; nearest example: \u201c{nearest}\u201d" if nearest else ""))
+
+
 # ---------------------------------------------------------------------------------------------
 # public API
 
@@ -1192,6 +1208,7 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
         for fact, fv in sim.items():
             fv.evidence = raw[fv.span[0]:fv.span[1]]
             facts[fact] = fv
+            notes.append(_similarity_note(fact, fv))
 
     facts = {k: facts[k] for k in sorted(facts)}
     intent = _classify_intent(_fix_typos(clean_text if clean_text.strip() else text), facts, use_knn=use_similarity)

@@ -354,6 +354,13 @@ def test_similarity_reads_a_paraphrase_the_lexicon_misses():
     assert "value_nature" not in understand(q, now=NOW, use_similarity=False).facts
     fv = understand(q, now=NOW, use_similarity=True).facts["value_nature"]
     assert fv.value == "generative" and fv.method.startswith("similarity:") and fv.evidence in q
+    # the audit note names the words, the value, the score and the nearest example of that value
+    from assistant.understand import _prototypes
+
+    note = next(n for n in understand(q, now=NOW, use_similarity=True).notes if n.startswith("read "))
+    assert fv.evidence in note and "value_nature = generative" in note and fv.method.split(":")[1] in note
+    nearest = note.split("nearest example: \u201c", 1)[1].rstrip("\u201d")
+    assert nearest in _prototypes()[0]["value_nature"]["generative"]
     # background with no condition in it sets nothing, even with the step on
     assert understand("The contract runs for three years from April and the budget is fixed.",
                       now=NOW, use_similarity=True).facts == {}
