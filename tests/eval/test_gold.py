@@ -64,3 +64,14 @@ def test_gold_passage_ids_exist_in_the_corpus(cases):
     known = {p.id for p in load_corpus(REPO / "corpus")}
     missing = sorted({pid for c in cases for pid in c.relevant} - known)
     assert not missing, f"gold passage ids not in the corpus: {missing}"
+
+
+def test_holdout_rounds_are_well_formed_and_not_in_the_gold_set():
+    import yaml as _yaml
+    from pathlib import Path as _Path
+
+    gold_ids = {c["id"] for c in _yaml.safe_load((_Path(__file__).resolve().parents[2] / "eval/gold/gold.yaml").read_text(encoding="utf-8"))["cases"]}
+    for path in (_Path(__file__).resolve().parents[2] / "eval/gold/holdout").glob("*.yaml"):
+        cases = _yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert cases and not {c["id"] for c in cases} & gold_ids, path
+        assert all(c["route"] in ("competition", "collaboration", "mixed", "undetermined") and c["question"] for c in cases)

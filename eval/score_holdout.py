@@ -1,0 +1,47 @@
+"""Score a hold-out round (eval/gold/holdout/*.yaml) on routes only: understanding + rules, no retrieval.
+
+`python -m eval.score_holdout eval/gold/holdout/round16.yaml` prints routes right, paraphrase groups
+answered with one route, and the misses as (gold, got) counts. A hold-out round is scored once,
+before anything is changed for it, then joins the gold set through eval/gold_split.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import sys
+from pathlib import Path
+
+import yaml
+
+NOW = dt.date(2026, 3, 2)  # the gold set's reference date
+
+
+def score(cases: list[dict]) -> dict:
+    """Routes right, consistent paraphrase groups and (gold, got) miss counts for `cases`."""
+    from assistant.understand import understand
+    from rules.engine import decide
+
+    got = {}
+    for c in cases:
+        u = understand(c["question"], now=NOW)
+        got[c["id"]] = (decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
+                        if u.intent == "recommendation" else "none")
+    groups: dict[str, set[str]] = collections.defaultdict(set)
+    for c in cases:
+        if c.get("group"):
+            groups[c["group"]].add(got[c["id"]])
+    return {
+        "right": sum(got[c["id"]] == c["route"] for c in cases), "cases": len(cases),
+        "groups_consistent": sum(len(v) == 1 for v in groups.values()), "groups": len(groups),
+        "misses": dict(collections.Counter(f"{c['route']} -> {got[c['id']]}" for c in cases if got[c["id"]] != c["route"])),
+    }
+
+
+def main(argv: list[str]) -> None:
+    r = score(yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")))
+    print(f"routes {r['right']}/{r['cases']}, paraphrase groups {r['groups_consistent']}/{r['groups']}; misses {r['misses']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
