@@ -107,13 +107,17 @@ HEADER = """# Prototype phrases mined from the gold set's DEV cases (their write
 
 
 def render(cases: Iterable[dict[str, Any]]) -> str:
-    return HEADER + yaml.safe_dump({"facts": mine(cases)}, sort_keys=True, allow_unicode=True, width=100)
+    return _render(mine(cases))
+
+
+def _render(bank: dict[str, dict[Any, list[dict[str, str]]]]) -> str:
+    return HEADER + yaml.safe_dump({"facts": bank}, sort_keys=True, allow_unicode=True, width=100)
 
 
 def main(argv: list[str] | None = None) -> None:
-    cases = yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
-    OUT_PATH.write_text(render(cases), encoding="utf-8")
-    n = sum(len(v) for by_value in mine(cases).values() for v in by_value.values())
+    bank = mine(yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"])
+    OUT_PATH.write_text(_render(bank), encoding="utf-8")
+    n = sum(len(v) for by_value in bank.values() for v in by_value.values())
     print(f"{n} phrases written to {OUT_PATH}")
 
 

@@ -20,6 +20,7 @@ NOW = dt.date(2026, 3, 2)  # the gold set's reference date
 def score(cases: list[dict]) -> dict:
     """Routes right, consistent paraphrase groups and (gold, got) miss counts for `cases`."""
     from assistant.understand import understand
+    from eval import metrics as M
     from rules.engine import decide
 
     got = {}
@@ -27,20 +28,22 @@ def score(cases: list[dict]) -> dict:
         u = understand(c["question"], now=NOW)
         got[c["id"]] = (decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
                         if u.intent == "recommendation" else "none")
-    groups: dict[str, set[str]] = collections.defaultdict(set)
+    groups: dict[str, list[str]] = collections.defaultdict(list)
     for c in cases:
         if c.get("group"):
-            groups[c["group"]].add(got[c["id"]])
+            groups[c["group"]].append(got[c["id"]])
     return {
         "right": sum(got[c["id"]] == c["route"] for c in cases), "cases": len(cases),
-        "groups_consistent": sum(len(v) == 1 for v in groups.values()), "groups": len(groups),
+        "route_accuracy": M.route_accuracy([(c["route"], got[c["id"]]) for c in cases]),
+        "paraphrase_consistency": M.paraphrase_consistency(groups), "groups": len(groups),
         "misses": dict(collections.Counter(f"{c['route']} -> {got[c['id']]}" for c in cases if got[c["id"]] != c["route"])),
     }
 
 
 def main(argv: list[str]) -> None:
     r = score(yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")))
-    print(f"routes {r['right']}/{r['cases']}, paraphrase groups {r['groups_consistent']}/{r['groups']}; misses {r['misses']}")
+    print(f"routes {r['right']}/{r['cases']} ({r['route_accuracy']:.3f}), paraphrase consistency "
+          f"{r['paraphrase_consistency']:.3f} over {r['groups']} groups; misses {r['misses']}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eval.gold import ROUTES, MODELS, load_gold
 from eval.gold_split import split_key, split_of
@@ -66,12 +67,9 @@ def test_gold_passage_ids_exist_in_the_corpus(cases):
     assert not missing, f"gold passage ids not in the corpus: {missing}"
 
 
-def test_holdout_rounds_are_well_formed_and_not_in_the_gold_set():
-    import yaml as _yaml
-    from pathlib import Path as _Path
-
-    gold_ids = {c["id"] for c in _yaml.safe_load((_Path(__file__).resolve().parents[2] / "eval/gold/gold.yaml").read_text(encoding="utf-8"))["cases"]}
-    for path in (_Path(__file__).resolve().parents[2] / "eval/gold/holdout").glob("*.yaml"):
-        cases = _yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert cases and not {c["id"] for c in cases} & gold_ids, path
-        assert all(c["route"] in ("competition", "collaboration", "mixed", "undetermined") and c["question"] for c in cases)
+def test_holdout_rounds_are_well_formed_and_not_in_the_gold_set(cases):
+    gold_ids = {c.id for c in cases}
+    for path in (REPO / "eval/gold/holdout").glob("*.yaml"):
+        held = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert held and not {c["id"] for c in held} & gold_ids, path
+        assert all(c["route"] in ROUTES and c["question"] for c in held)
