@@ -327,6 +327,20 @@ def _rejected_alternative(before: str) -> bool:
     return bool(m) and len(m.group("tail").split()) <= 8
 
 
+def _in_past(before: str) -> bool:
+    """Whether the clause text before a reading puts it in past practice (lexicon: past_cues), with
+    no present cue ("this time", "now") after the last past cue."""
+    lex = _lexicon()
+    last = None
+    for rx in lex.get("past_cues", []):
+        for m in re.finditer(r"(?<![a-z0-9'])(?<!same as )(?<!since )(?<!like )(?<!as )(?:" + rx + r")(?![a-z0-9])", before):
+            last = max(last or 0, m.end())
+    if last is None:
+        return False
+    tail = before[last:]
+    return not any(re.search(r"(?<![a-z0-9'])" + re.escape(cue) + r"(?![a-z0-9])", tail) for cue in lex.get("present_cues", []))
+
+
 def _side_of(fact: str, value: Any) -> str | None:
     """The side of the toolkit's table a fact value points to (rules/facts.py), or None."""
     spec = FACT_SPECS.get(fact)
@@ -389,6 +403,9 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
                         continue
                     value = flipped
+                if pat.fact in SITUATION_FACTS and _in_past(before):
+                    notes.append(f"past practice, not used: '{norm.text[a:b]}'")
+                    continue
                 if pat.fact not in no_hedge and _cue_before(_criteria(before), hedges, 8):
                     notes.append(f"hedged, not used: '{norm.text[a:b]}'")
                     continue
@@ -731,6 +748,11 @@ _OFFERS_CHOICE = re.compile(
 )
 
 
+# "can we appoint them directly or do we have to tender?": one way of doing it set against a duty
+_EITHER_OR_DUTY = re.compile(r"\b(?:can|could|may|should) (?:we|i|the council)\b[^.?!]{3,80}\bor (?:do|would|must) "
+                             r"(?:we|i|the council) (?:have|need) to\b", re.I)
+
+
 def _asks_to_judge_an_option(text: str) -> bool:
     """The officer asks for a judgement on a commissioning option for their own case.
 
@@ -741,6 +763,7 @@ def _asks_to_judge_an_option(text: str) -> bool:
     if _DUTY_OR_DOCUMENT.search(text) and not _OFFERS_CHOICE.search(text):
         return False
     return bool(_OPTION_EVAL.search(text) or (_OWN_CASE.search(text) and _CHOICE.search(text))
+                or _EITHER_OR_DUTY.search(text)
                 or _BARE_OPTION.search(text.strip()))
 
 
@@ -749,12 +772,14 @@ _ROUTE_REQUEST = re.compile(
     r"(?:which|what) (?:kind|sort|type)s? of (?:[a-z-]+ )?(?:route|model|procedure|approach|process|arrangement)|"
     r"which (?:[a-z-]+ )(?:route|model|procedure|approach|process)\b|\b(?:fits|suits (?:us|this|that|it|best))\s*\?|"
     r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
-    r"what route|competition or collaboration|collaboration or competition|collab or comp|"
+    r"what route|(?:competition|competitive|compete|tender\w*|comp) (?:or|vs\.?|versus|v\.?) (?:collab\w*|something (?:else|different|collaborative))|"
+    r"(?:collaboration|collaborative|collaborate|collab) (?:or|vs\.?|versus|v\.?) (?:competition|competitive|compete|tender\w*|comp)\b|"
     r"comp or collab|competition or something else|"
     r"\b(?:competition|collaboration|competitive|collaborative)\s*[?,]|"
     r"should (?:we|it|the council|this) (?:use|go|run|be|move|bother|commission|procure|tender)|"
     r"how (?:should|would|could|can) (?:we|the council|i|they|you) (?:be )?(?:commission|procure|go(?:ing)? about|approach|do|buy|tender)|"
-    r"how should the council|what should (?:we|the council|i) (?:do|think|use)|"
+    r"how should the council|what should (?:we|the council|i|they|it) (?:do|think|use)|\bthe right call\b|"
+    r"what (?:can|could|should) (?:we|i|the council) (?:legally |lawfully )?do\b|"
     r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|what (?:would|does) the toolkit "
     r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
     r"open procedure\s*\?|is (?:competition|collaboration) (?:fine|right|the only)|"
@@ -1012,7 +1037,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             # slickest bid")
             if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:a], negators, 6) \
                     or _rejected_alternative(norm.text[ca:a]) or seg.startswith("than ") \
-                    or _cue_before(_criteria(norm.text[ca:b]), hedges, 60):
+                    or _cue_before(_criteria(norm.text[ca:b]), hedges, 60) or _in_past(norm.text[ca:b]):
                 continue
             seen.add((a, b))
             span = norm.span(a, b)

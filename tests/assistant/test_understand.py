@@ -152,6 +152,26 @@ def test_the_role_turned_down_in_less_as_x_more_as_y_sets_nothing():
     assert u.facts["authority_role"].value == "system_steward" and not u.contested
 
 
+@pytest.mark.parametrize("text", [
+    "Last time it was an open tender on lowest price; we're not doing that again.",
+    "Until 2024 we bought it as seven contracts, each a lowest-price tender, winner takes all.",
+    "I'm used to evaluating on price and quality.",
+])
+def test_what_used_to_happen_is_not_a_condition_of_this_commission(text):
+    u = lex(text)
+    assert not ({"suitability_test", "incentive", "value_for_money"} & set(u.facts)) and not u.contested
+    assert any(n.startswith("past practice, not used") for n in u.notes)
+
+
+@pytest.mark.parametrize("text, fact, value", [
+    ("Last time we bought it on lowest price, this time we want whoever shares our aims.", "interests", "converge"),
+    ("The spec is the same as last time, we know precisely what we want.", "value_delivery", "clear_specification"),
+    ("The last tender knocked £400k off and we'll set out every standard in a detailed spec.", "value_delivery", "clear_specification"),
+])
+def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
+    assert values(lex(text)).get(fact) == value
+
+
 def test_a_possible_consequence_asked_about_is_not_a_condition():
     q = "Would we end up bidding against each other for it?"
     assert "value_for_money" not in lex(q).facts and "incentive" not in lex(q).facts
@@ -253,6 +273,11 @@ def test_deterministic():
         ("Our panel has some money to commission something from April. What's the procurement process?", "recommendation"),
         ("What is the procurement process?", "information"),
         ("The kiosk contract ran out last month and the operator carries on. What do we need to do now?", "recommendation"),
+        ("The depot rebuild is £4.2m of works. Where do we land on competition versus collaboration?", "recommendation"),
+        ("The depot works contract is about £4.2m and must be let by September. What should they do?", "recommendation"),
+        ("The bridge is unsafe and works must start within days. Can we appoint a contractor directly or do we have to tender?", "recommendation"),
+        ("Our provider went bust overnight and 38 children have no transport. What can we legally do right now?", "recommendation"),
+        ("My instinct is to go out to tender for the resurfacing. Is that the right call?", "recommendation"),
     ],
 )
 def test_intent(question, intent):
