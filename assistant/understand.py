@@ -126,6 +126,12 @@ def _lexicon() -> dict[str, Any]:
     data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
     patterns: list[_Pattern] = []
     words: set[str] = set()
+    grammar = data.get("grammar") or {}
+    word_classes = grammar.get("words") or {}
+    expand = lambda rx: re.sub(r"%(\w+)%", lambda m: word_classes[m.group(1)], rx)  # noqa: E731
+    for fact, by_value in (grammar.get("facts") or {}).items():
+        for value, regexes in by_value.items():
+            data["facts"].setdefault(fact, {}).setdefault(value, []).extend(expand(rx) for rx in regexes)
     for fact, by_value in data["facts"].items():
         for value, regexes in by_value.items():
             for rx in regexes or []:

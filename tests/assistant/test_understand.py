@@ -172,6 +172,29 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     assert values(lex(text)).get(fact) == value
 
 
+@pytest.mark.parametrize("text, fact, value", [
+    ("We buy 2,400 nights a year at a set rate, standards all defined.", "value_delivery", "clear_specification"),
+    ("Caseload and response-time KPIs are already set.", "outputs", "clearly_defined"),
+    ("Officers propose a set weekly session count.", "outputs", "clearly_defined"),
+    ("They'll set the number of street sessions themselves.", "outputs", "clearly_defined"),
+    ("They want to compare prices between bidders.", "value_for_money", "competitive_tension"),
+    ("The lowest-cost provider will be awarded each strand outright.", "incentive", "winner_takes_all"),
+])
+def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
+    assert values(lex(text)).get(fact) == value
+
+
+@pytest.mark.parametrize("text", [
+    "The spec isn't fixed yet.",
+    "We want them working to one set of targets.",
+    "We set up a co-op last year.",
+    "We want social value requirements tightly specified.",
+])
+def test_the_grammar_does_not_read_negated_shared_or_other_settled_things(text):
+    u = lex(text)
+    assert values(u).get("value_delivery") != "clear_specification" and values(u).get("outputs") != "clearly_defined"
+
+
 def test_a_possible_consequence_asked_about_is_not_a_condition():
     q = "Would we end up bidding against each other for it?"
     assert "value_for_money" not in lex(q).facts and "incentive" not in lex(q).facts
