@@ -283,11 +283,16 @@ _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(]))['‘\"“](?=\w)")
 _CLOSE_QUOTE = re.compile(r"(?<=[\w.?!])['’\"”](?=[\s,.;:?!)]|$)")
 
 
+# A quotation this long is a pasted passage (a committee report, an email), not a quoted term.
+LONG_QUOTE_WORDS = 15
+
+
 def _inside_quotes(text: str, start: int) -> bool:
     """Whether original offset `start` lies inside a quoted term ('value is generative').
 
     A long quotation in the first person ("her words: 'I want the clubs and the mentors working as
-    one outfit ...'") is reported speech about the officer's own case, not a term, so it counts.
+    one outfit ...'") is reported speech about the officer's own case, not a term, so it counts; so
+    does any quotation of LONG_QUOTE_WORDS or more (a pasted paragraph of a report or an email).
     """
     opens = [m.start() for m in _OPEN_QUOTE.finditer(text, 0, start + 1)]
     if not opens:
@@ -297,7 +302,8 @@ def _inside_quotes(text: str, start: int) -> bool:
         return False
     close = next(_CLOSE_QUOTE.finditer(text, start), None)
     quoted = text[last + 1:close.start() if close else len(text)]
-    return not (len(quoted.split()) >= 8 and _FIRST_PERSON.search(quoted.lower()))
+    words = len(quoted.split())
+    return not ((words >= 8 and _FIRST_PERSON.search(quoted.lower())) or words >= LONG_QUOTE_WORDS)
 
 
 # "choose providers on whether we can trust them": "whether" after a verb of choosing or testing

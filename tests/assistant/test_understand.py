@@ -195,6 +195,18 @@ def test_the_grammar_does_not_read_negated_shared_or_other_settled_things(text):
     assert values(u).get("value_delivery") != "clear_specification" and values(u).get("outputs") != "clearly_defined"
 
 
+def test_a_pasted_passage_in_quotes_is_read_a_quoted_term_is_not():
+    pasted = ('The report says: "The Panel recommends that the site operator, the reuse charity and the repair '
+              'network operate as one service and share a common goal over the life of the arrangement." Route?')
+    assert values(lex(pasted)).get("multiple_providers_coordinate") is True
+    assert "multiple_providers_coordinate" not in lex("Does 'operate as one service' mean an alliance?").facts
+
+
+def test_an_option_said_not_to_be_needed_is_not_a_condition():
+    u = lex("Before anyone suggests it, we don't need a 'partnership' or co-design on this one.")
+    assert "value_delivery" not in u.facts and not u.contested
+
+
 def test_a_possible_consequence_asked_about_is_not_a_condition():
     q = "Would we end up bidding against each other for it?"
     assert "value_for_money" not in lex(q).facts and "incentive" not in lex(q).facts
