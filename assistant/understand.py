@@ -344,6 +344,11 @@ def _rejected_alternative(before: str) -> bool:
     return bool(m) and len(m.group("tail").split()) <= 8
 
 
+# "could the panel advise whether we ought to run an open round in which they compete ...?": an
+# option put as a question is asked about, however far into the question its words come
+_ASKED_OPTION = re.compile(r"\bwhether (?:we|the council|they|it|to) (?:ought|should|could|would|need|must|run|go|use|have|do|try)\b")
+
+
 def _in_past(before: str) -> bool:
     """Whether the clause text before a reading puts it in past practice (lexicon: past_cues), with
     no present cue ("this time", "now") after the last past cue."""
@@ -420,6 +425,9 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
                         continue
                     value = flipped
+                if pat.fact in SITUATION_FACTS and norm.text[cb:cb + 2] == " ?" and _ASKED_OPTION.search(_criteria(before)):
+                    notes.append(f"only asked about, not used: '{norm.text[a:b]}'")
+                    continue
                 if pat.fact in SITUATION_FACTS and _in_past(before):
                     notes.append(f"past practice, not used: '{norm.text[a:b]}'")
                     continue

@@ -179,6 +179,9 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("They'll set the number of street sessions themselves.", "outputs", "clearly_defined"),
     ("They want to compare prices between bidders.", "value_for_money", "competitive_tension"),
     ("The lowest-cost provider will be awarded each strand outright.", "incentive", "winner_takes_all"),
+    ("It'll be a price-per-bed competition between bidders, lowest wins.", "incentive", "winner_takes_all"),
+    ("It'll be a price-per-bed competition between bidders.", "value_for_money", "competitive_tension"),
+    ("They will compare costs per session.", "value_for_money", "competitive_tension"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
     assert values(lex(text)).get(fact) == value
@@ -205,6 +208,13 @@ def test_a_pasted_passage_in_quotes_is_read_a_quoted_term_is_not():
 def test_an_option_said_not_to_be_needed_is_not_a_condition():
     u = lex("Before anyone suggests it, we don't need a 'partnership' or co-design on this one.")
     assert "value_delivery" not in u.facts and not u.contested
+
+
+def test_an_option_asked_about_with_whether_is_not_a_condition_however_far_its_words_come():
+    q = "Could the panel advise whether we ought to run an open grant round in which the groups compete against each other?"
+    u = lex(q)
+    assert "value_for_money" not in u.facts and not u.contested
+    assert any(n.startswith("only asked about, not used") for n in u.notes)
 
 
 def test_a_possible_consequence_asked_about_is_not_a_condition():
