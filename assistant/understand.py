@@ -819,7 +819,8 @@ _ROUTE_REQUEST = re.compile(
     r"\b(?:what's|whats|what is) the (?:[a-z]+ )?process (?:for|to) (?:re-?)?(?:commission|procur|tender|buy|let|award|contract)\w*|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach|vehicle|legal vehicle)|all good\s*\?|"
     r"is that (?:fine|ok|okay|right)\s*\?|what would that take|point to (?:collaboration|competition)|"
     r"\b(?:competition|collaboration|tender|open procedure) (?:then|surely|right|yes|no)\s*\?|"
-    r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?",
+    r"(?:^|[.!?]\s+|, )(?:do you |would you )?agree\s*\?|"
+    r"\b(?:any|a|the best|the right|a good|a sensible) way to (?:structure|set up|arrange|organise|run|buy|procure|commission|tender|do) (?:that|this|it|both|them)\b",
     re.I,
 )
 # "How do we procure that?", "best way to tender the school meals?", "where do I start with
@@ -1027,6 +1028,12 @@ def _cached_embeddings(texts: list[str]) -> np.ndarray:
 _SUBCLAUSE = re.compile(r" [,;] | (?:and|because|so that|so|while|whereas|which|who|since|then|plus|as well as) ")
 
 
+# a clause that opens as a question, "?" or not ("whats the best way to buy that"); "what we'd
+# really like is ..." opens a statement
+_QUESTION_START = re.compile(r"(?:what(?! (?:we|we'd|we're|i|i'd|they|the council|residents|people|members)\b)|what's|whats|how|which|why|"
+                             r"can we|could we|should we|do we|is there|are there|any) ")
+
+
 def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
               skip: list[tuple[int, int]], used: Iterable[tuple[int, int]] = ()) -> list[tuple[tuple[int, int], str]]:
     """Statement clauses and their pieces that the similarity step may read, with original spans.
@@ -1044,8 +1051,8 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
         clause = norm.text[ca:cb]
         if any(ca < sb and cb > sa for sa, sb in skip) or _is_mention_clause(clause):
             continue
-        if norm.text[cb:cb + 2] == " ?":
-            continue  # a question rather than a statement of the situation
+        if norm.text[cb:cb + 2] == " ?" or _QUESTION_START.match(clause):
+            continue  # a question rather than a statement of the situation (with or without its "?")
         pieces = [(ca, cb)]
         start = ca
         for m in _SUBCLAUSE.finditer(clause):

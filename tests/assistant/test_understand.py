@@ -182,6 +182,12 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("It'll be a price-per-bed competition between bidders, lowest wins.", "incentive", "winner_takes_all"),
     ("It'll be a price-per-bed competition between bidders.", "value_for_money", "competitive_tension"),
     ("They will compare costs per session.", "value_for_money", "competitive_tension"),
+    ("The meals bit is easy to spec.", "value_delivery", "clear_specification"),
+    ("need paper + toner for all offices, std stuff", "outputs", "clearly_defined"),
+    ("Mowing to a fixed schedule.", "outputs", "clearly_defined"),
+    ("I want a proper contest between firms.", "value_for_money", "competitive_tension"),
+    ("They're in it for the margin.", "interests", "diverge"),
+    ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
     assert values(lex(text)).get(fact) == value
@@ -215,6 +221,17 @@ def test_an_option_asked_about_with_whether_is_not_a_condition_however_far_its_w
     u = lex(q)
     assert "value_for_money" not in u.facts and not u.contested
     assert any(n.startswith("only asked about, not used") for n in u.notes)
+
+
+def test_a_closing_question_without_its_question_mark_is_not_read_as_a_condition():
+    from assistant import understand as U
+
+    clauses = lambda t: U._clauses(U._Norm(t).text)  # noqa: E731
+    q = "these teams need to work as one around the person. whats the best way to buy that"
+    pieces = [s for _, s in U._segments(q, U._Norm(q), clauses(q), [])]
+    assert not any(p.lower().startswith("whats") for p in pieces)
+    s = "What we'd really like is for the homes and the land to stay with the village for good."
+    assert U._segments(s, U._Norm(s), clauses(s), [])
 
 
 def test_a_possible_consequence_asked_about_is_not_a_condition():
