@@ -349,6 +349,10 @@ def _rejected_alternative(before: str) -> bool:
 _ASKED_OPTION = re.compile(r"\bwhether (?:we|the council|they|it|to) (?:ought|should|could|would|need|must|run|go|use|have|do|try)\b")
 
 
+# "is this a market manager job or a convener one?": a question that offers options describes none
+_CHOICE_QUESTION = re.compile(r"(?:is|are|should|would|do|does|will) (?:this|it|that|we|they|the council)\b[^,;]* or ")
+
+
 def _in_past(before: str) -> bool:
     """Whether the clause text before a reading puts it in past practice (lexicon: past_cues), with
     no present cue ("this time", "now") after the last past cue."""
@@ -425,7 +429,8 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                         notes.append(f"negated, not used: '{norm.text[a:b]}'")
                         continue
                     value = flipped
-                if pat.fact in SITUATION_FACTS and norm.text[cb:cb + 2] == " ?" and _ASKED_OPTION.search(_criteria(before)):
+                if pat.fact in SITUATION_FACTS and norm.text[cb:cb + 2] == " ?" and \
+                        (_ASKED_OPTION.search(_criteria(before)) or _CHOICE_QUESTION.match(clause)):
                     notes.append(f"only asked about, not used: '{norm.text[a:b]}'")
                     continue
                 if pat.fact in SITUATION_FACTS and _in_past(before):
@@ -805,7 +810,7 @@ _ROUTE_REQUEST = re.compile(
     r"how (?:should|would|could|can) (?:we|the council|i|they|you) (?:be )?(?:commission|procure|go(?:ing)? about|approach|do|buy|tender)|"
     r"how should the council|what should (?:we|the council|i|they|it) (?:do|think|use)|\bthe right call\b|"
     r"what (?:can|could|should) (?:we|i|the council) (?:legally |lawfully )?do\b|"
-    r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|what (?:would|does) the toolkit "
+    r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|recommended (?:approach|route|option|way|procedure|model)|what (?:would|does) the toolkit "
     r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
     r"open procedure\s*\?|is (?:competition|collaboration) (?:fine|right|the only)|"
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
@@ -1128,6 +1133,9 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
 
 def _against_polarity(value: Any, words: str) -> bool:
     """Whether `words` carry a sign of the opposite of `value` (lexicon: similarity_polarity_guard)."""
+    needs = _lexicon().get("similarity_requires", {}).get(value) if isinstance(value, str) else None
+    if needs and not any(re.search(r"(?<![a-z])" + re.escape(stem), words.lower()) for stem in needs):
+        return True  # none of the words this value needs (lexicon: similarity_requires)
     signs = _lexicon().get("similarity_polarity_guard", {}).get(value) if isinstance(value, str) else None
     if not signs:
         return False

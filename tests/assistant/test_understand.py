@@ -187,6 +187,7 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("Mowing to a fixed schedule.", "outputs", "clearly_defined"),
     ("I want a proper contest between firms.", "value_for_money", "competitive_tension"),
     ("They're in it for the margin.", "interests", "diverge"),
+    ("Nobody can say in advance what the engagement will turn up.", "value_delivery", "emergent_process"),
     ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
@@ -232,6 +233,45 @@ def test_a_closing_question_without_its_question_mark_is_not_read_as_a_condition
     assert not any(p.lower().startswith("whats") for p in pieces)
     s = "What we'd really like is for the homes and the land to stay with the village for good."
     assert U._segments(s, U._Norm(s), clauses(s), [])
+
+
+def test_the_lexicon_has_no_duplicate_keys():
+    # PyYAML keeps the last of two equal keys silently, which would drop a whole block of patterns
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        assert not dupes, f"duplicate keys {dupes} at line {node.start_mark.line + 1}"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    from assistant.understand import LEXICON_PATH
+
+    yaml.load(LEXICON_PATH.read_text(encoding="utf-8"), Loader=Strict)
+
+
+@pytest.mark.parametrize("text", [
+    "I genuinely don't know how councils are meant to buy this stuff.",
+    "A councillor asked me about it and I didn't know what to say!",
+])
+def test_the_officers_own_doubt_about_procurement_is_not_an_emergent_service(text):
+    assert "value_delivery" not in lex(text).facts
+
+
+def test_a_question_offering_options_describes_none_of_them():
+    u = lex("Is this a market manager job or a convener one?")
+    assert "authority_role" not in u.facts and not u.contested
+
+
+def test_a_similarity_reading_of_the_councils_role_needs_a_word_for_the_role():
+    from assistant.understand import _against_polarity
+
+    assert _against_polarity("system_steward", "the public health lot have asked me how they should recommission it")
+    assert not _against_polarity("system_steward", "the council would bring everyone round the table")
 
 
 def test_a_possible_consequence_asked_about_is_not_a_condition():
