@@ -376,12 +376,16 @@ def _side_of(fact: str, value: Any) -> str | None:
 def _drop_shadowed(hits: dict[str, list[tuple[Any, tuple[int, int], str]]]) -> None:
     """Where the words of a hit for one side overlap a longer hit for the other side, drop the
     shorter: the same words are not evidence for both routes ("lots of providers, need them
-    coordinating" is about coordination, not a market)."""
+    coordinating" is about coordination, not a market). Words read both as the delivery row and as
+    the outputs row on the same side ("the routes and tonnages are all set out") count once, as
+    the delivery row."""
     spans = [(f, i, sp, _side_of(f, v)) for f, found in hits.items() for i, (v, sp, _) in enumerate(found)]
     drop: set[tuple[str, int]] = set()
     for f, i, (a, b), side in spans:
         for g, j, (c, d), other in spans:
             if side and other and side != other and a < d and c < b and (d - c) > (b - a):
+                drop.add((f, i))
+            if side and side == other and (f, g) == ("outputs", "value_delivery") and a < d and c < b:
                 drop.add((f, i))
     for f, i in sorted(drop, reverse=True):
         del hits[f][i]

@@ -188,6 +188,14 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("I want a proper contest between firms.", "value_for_money", "competitive_tension"),
     ("They're in it for the margin.", "interests", "diverge"),
     ("Nobody can say in advance what the engagement will turn up.", "value_delivery", "emergent_process"),
+    ("The service is very well understood: set chapel slots, opening hours, all of that is nailed down.", "value_delivery", "clear_specification"),
+    ("They've got the architect's drawings and a bill of quantities.", "value_delivery", "clear_specification"),
+    ("The installation itself is a known quantity.", "value_delivery", "clear_specification"),
+    ("The contract will specify a minimum annual reuse tonnage.", "outputs", "clearly_defined"),
+    ("The defined works orders will be priced competitively.", "value_for_money", "competitive_tension"),
+    ("Award will be made to the bidder offering the highest concession payment.", "suitability_test", "track_record_and_price"),
+    ("They'll take the cheapest decent builder.", "suitability_test", "track_record_and_price"),
+    ("We're not really pulling in the same direction.", "interests", "diverge"),
     ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
@@ -272,6 +280,11 @@ def test_a_similarity_reading_of_the_councils_role_needs_a_word_for_the_role():
 
     assert _against_polarity("system_steward", "the public health lot have asked me how they should recommission it")
     assert not _against_polarity("system_steward", "the council would bring everyone round the table")
+
+
+def test_words_read_as_both_delivery_and_outputs_on_one_side_count_once():
+    u = lex("For gritting the routes, times and tonnages are all set out precisely.")
+    assert values(u).get("value_delivery") == "clear_specification" and "outputs" not in u.facts
 
 
 def test_a_possible_consequence_asked_about_is_not_a_condition():
