@@ -806,7 +806,7 @@ _ROUTE_REQUEST = re.compile(
     r"(?:which|what) (?:kind|sort|type)s? of (?:[a-z-]+ )?(?:route|model|procedure|approach|process|arrangement)|"
     r"which (?:[a-z-]+ )(?:route|model|procedure|approach|process)\b|\b(?:fits|suits (?:us|this|that|it|best))\s*\?|"
     r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
-    r"what route|(?:competition|competitive|compete|tender\w*|comp) (?:or|vs\.?|versus|v\.?) (?:collab\w*|something (?:else|different|collaborative))|"
+    r"what route|what(?:'s| is) (?:our|the|my) (?:best |right )?route\b|(?:competition|competitive|compete|tender\w*|comp) (?:or|vs\.?|versus|v\.?) (?:collab\w*|something (?:else|different|collaborative))|"
     r"(?:collaboration|collaborative|collaborate|collab) (?:or|vs\.?|versus|v\.?) (?:competition|competitive|compete|tender\w*|comp)\b|"
     r"comp or collab|competition or something else|"
     r"\b(?:competition|collaboration|competitive|collaborative)\s*[?,]|"

@@ -196,6 +196,8 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("Award will be made to the bidder offering the highest concession payment.", "suitability_test", "track_record_and_price"),
     ("They'll take the cheapest decent builder.", "suitability_test", "track_record_and_price"),
     ("We're not really pulling in the same direction.", "interests", "diverge"),
+    ("A growers' co-op could co-develop seasonal menus with us.", "value_delivery", "emergent_process"),
+    ("we'd like to shape the befriending side with them + other groups as it develops", "value_delivery", "emergent_process"),
     ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
@@ -388,6 +390,7 @@ def test_deterministic():
         ("Our panel has some money to commission something from April. What's the procurement process?", "recommendation"),
         ("What is the procurement process?", "information"),
         ("The kiosk contract ran out last month and the operator carries on. What do we need to do now?", "recommendation"),
+        ("Our ESOL grant of £240k a year ends in July. What's our route here?", "recommendation"),
         ("The depot rebuild is £4.2m of works. Where do we land on competition versus collaboration?", "recommendation"),
         ("The depot works contract is about £4.2m and must be let by September. What should they do?", "recommendation"),
         ("The bridge is unsafe and works must start within days. Can we appoint a contractor directly or do we have to tender?", "recommendation"),
