@@ -197,7 +197,7 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("They'll take the cheapest decent builder.", "suitability_test", "track_record_and_price"),
     ("We're not really pulling in the same direction.", "interests", "diverge"),
     ("A growers' co-op could co-develop seasonal menus with us.", "value_delivery", "emergent_process"),
-    ("we'd like to shape the befriending side with them + other groups as it develops", "value_delivery", "emergent_process"),
+    ("we'd like to shape it with them + other groups as it develops", "value_delivery", "emergent_process"),
     ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
