@@ -197,6 +197,12 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     ("They'll take the cheapest decent builder.", "suitability_test", "track_record_and_price"),
     ("We're not really pulling in the same direction.", "interests", "diverge"),
     ("A growers' co-op could co-develop seasonal menus with us.", "value_delivery", "emergent_process"),
+    ("Nobody has a clue how to fix it properly; it'll be trial and error.", "value_delivery", "emergent_process"),
+    ("The Committee accepts that the solutions are not yet known.", "value_delivery", "emergent_process"),
+    ("What happens to the footbridges is wide open.", "value_delivery", "emergent_process"),
+    ("Ideally a social enterprise that's in it for the same reasons we are.", "interests", "converge"),
+    ("We've written the requirements line by line.", "value_delivery", "clear_specification"),
+    ("There are 5 or 6 vendors who sell this sort of thing.", "value_for_money", "competitive_tension"),
     ("we'd like to shape it with them + other groups as it develops", "value_delivery", "emergent_process"),
     ("Cabinet wants the meals contract done on price.", "suitability_test", "track_record_and_price"),
 ])
@@ -282,6 +288,8 @@ def test_a_similarity_reading_of_the_councils_role_needs_a_word_for_the_role():
 
     assert _against_polarity("system_steward", "the public health lot have asked me how they should recommission it")
     assert not _against_polarity("system_steward", "the council would bring everyone round the table")
+    assert _against_polarity("clearly_defined", "Providers are all up for it")
+    assert not _against_polarity("clearly_defined", "same checklist every time")
 
 
 def test_words_read_as_both_delivery_and_outputs_on_one_side_count_once():
