@@ -725,6 +725,8 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
                                r"\bwhat (?:would|do) you (?:suggest|recommend|advise)\b", text, re.I)
     if route_question and (_DOMAIN_WEAK.search(text) or _FIRST_PERSON.search(text.lower())):
         return True  # "the providers don't coordinate. Which route?", "we can't say ... Which route?"
+    if _HOW_TO_PROCURE.search(text) and re.search(r"\b(?:we|our|us|the council)\b", text, re.I):
+        return True  # "31 rooms needed from this week ... How should we buy this?"
     # two different weak terms ("providers in an alliance", "the contract ... bidders") make a
     # commissioning topic without anyone's voice
     if len({m.group(0).lower().rstrip("s") for m in _DOMAIN_WEAK.finditer(text)}) >= 2:
@@ -820,9 +822,9 @@ _ROUTE_REQUEST = re.compile(
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
-    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my) options|what would you say\s*\?|\bcompete (?:it |them |this )?or collaborate|\bcollaborate or compete|"
+    r"which way (?:should|do|would|will|can) (?:we|they|i|the council) go|what are (?:the|our|my|their|its|the council's) options|what would you say\s*\?|\bcompete (?:it |them |this )?or collaborate|\bcollaborate or compete|"
     r"what (?:do|should) (?:we|i) (?:need to |have to )?do (?:now|next)\s*\?|"
-    r"the (?:right|best|correct|proper) way to (?:do|buy|procure|commission|handle|approach|go about|run) (?:this|it|that)\b|"
+    r"the (?:right|best|correct|proper|appropriate|most appropriate|sensible) way to (?:do|buy|procure|commission|handle|approach|go about|run) (?:this|it|that)\b|"
     r"how would you (?:expect|advise|want) (?:the council|us|them|me) to (?:run|procure|commission|do|buy|let|tender|handle)|"
     r"\b(?:what|which) (?:procurement |commissioning |legal |contracting |tendering )(?:route|procedure|model|approach|process)\b|"
     r"\b(?:what's|whats|what is) the (?:[a-z]+ )?process (?:for|to) (?:re-?)?(?:commission|procur|tender|buy|let|award|contract)\w*|(?:^|[.!?]\s+)(?:any |what |our )?options\s*\?|the (?:right|best|correct|proper) (?:[a-z-]+ )?(?:process|route|procedure|approach|vehicle|legal vehicle)|all good\s*\?|"
@@ -915,7 +917,8 @@ _INFO_ASK = re.compile(
 _EXPLICIT_ROUTE = re.compile(
     r"(?:which|what) (?:route|model|models|procedure)\b|competition or collaboration|collaboration or competition|"
     r"collab or comp|comp or collab|what (?:do|would) you (?:recommend|suggest)|"
-    r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure)",
+    r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure)|"
+    r"how (?:we|the council|i|they) (?:should|ought to|could) (?:commission|procure|buy|tender|arrange|go about)",
     re.I,
 )
 
