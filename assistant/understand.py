@@ -487,6 +487,12 @@ def _sentence_term(text: str, start: int, end: int) -> int | None:
     return terms.pop() if len(terms) == 1 else None
 
 
+_COUNTED = re.compile(r"\s*(?:meals|tonnes|tons|people|visits|hours|users|homes|households|residents|calls|sessions|trips|"
+                      r"journeys|nights|places|pupils|children|patients|members|items|miles|km|units|staff|beds|cases|"
+                      r"referrals|tests|inspections|bins|properties|trees|vehicles|passengers|letters|copies|words|"
+                      r"m2|sq|square|litres|books|loans|deliveries|collections|assessments|claims|applications)\b", re.I)
+
+
 def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
     """The contract value stated in the text (GBP), with its span; None if there is none."""
     candidates: list[tuple[int, float, tuple[int, int]]] = []
@@ -511,6 +517,8 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
             continue  # "a 20m section of wall" is a length; a bare "1.2m" needs a money word before it
         if value < 1000:  # "£5" or "10" set by someone is not a contract value
             continue
+        if not pound and not unit and _COUNTED.match(text[m.end():]):
+            continue  # "~9k meals a day", "12k tonnes": a count, not money
         before = re.split(r"[.?!]", text[max(0, m.start() - 60):m.start()].lower())[-1]
         if "threshold" in before and not re.search(r"(?:worth|valued|budget)", before[-30:]):
             continue  # "is the threshold £5,193,000?" names a threshold, not this contract

@@ -64,7 +64,8 @@ def test_money_is_parsed(text, expected):
 
 
 @pytest.mark.parametrize("text", ["we have 3,000 tonnes of salt", "ten people", "Is the threshold £5,193,000?", "set it to 10",
-                                  "the storm collapsed a 20m section of the flood wall"])
+                                  "the storm collapsed a 20m section of the flood wall", "~9k meals/day, standards fixed",
+                                  "about 12k tonnes a year"])
 def test_not_money(text):
     assert _parse_money(text) is None
 
