@@ -31,8 +31,11 @@ def test_report_has_every_key(result):
 # their threshold on the test split are expected failures (non-strict) with the measured figure
 # and the part that causes it; the whole-gate test below stays until they are fixed.
 KNOWN_BELOW = {
-    "paraphrase_consistency": "measured 0.815 on test, 54 groups (dev 0.932): one misread wording splits its "
-                              "group (eval/gold/results/test_run_2026-11-25_5.json)",
+    "route_accuracy": "measured 0.886 on test, 658 cases (dev 0.96+): 0.914 on the 453 cases of rounds 0-15, 0.824 "
+                      "on the 205 new cases of rounds 16-23, wording the reader has not seen "
+                      "(eval/gold/results/test_run_2026-11-25_6.json)",
+    "paraphrase_consistency": "measured 0.824 on test, 74 groups (46/54 of the earlier groups, 15/20 new): one misread "
+                              "wording splits its group (eval/gold/results/test_run_2026-11-25_6.json)",
 }
 
 
@@ -43,7 +46,7 @@ def test_threshold(result, key, request):
     assert result[key] is not None and result[key] >= runner.THRESHOLDS[key], f"{key} = {result[key]}"
 
 
-@pytest.mark.xfail(strict=False, reason="paraphrase consistency is below threshold (see KNOWN_BELOW)")
+@pytest.mark.xfail(strict=False, reason="route accuracy and paraphrase consistency are below threshold (see KNOWN_BELOW)")
 def test_quality_gate(result):
     failures = runner.gate(result)
     assert not failures, "quality gate failed:\n" + "\n".join(failures)
