@@ -20,7 +20,7 @@ import yaml
 
 from eval.gold_split import GOLD_PATH
 from eval.runner import writing_round
-from eval.score_holdout import NOW
+from eval.score_holdout import read_route, tally
 
 
 def _bank_without(round_no: str) -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
@@ -39,8 +39,6 @@ def _bank_without(round_no: str) -> tuple[dict[str, dict[Any, list[str]]], tuple
 def run(cases: list[dict]) -> dict:
     """Routes and paraphrase groups of `cases`, each round read with a bank mined without it."""
     from assistant import understand as U
-    from eval import metrics as M
-    from rules.engine import decide
 
     by_round: dict[str, list[dict]] = collections.defaultdict(list)
     for c in cases:
@@ -65,23 +63,13 @@ def run(cases: list[dict]) -> dict:
             U._prototypes = lambda bank=bank: bank  # type: ignore[assignment]
             U._prototype_vectors.cache_clear()
             for c in by_round[round_no]:
-                u = U.understand(c["question"], now=NOW)
-                got[c["id"]] = (decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
-                                if u.intent == "recommendation" else "none")
+                got[c["id"]] = read_route(c["question"])
     finally:
         U._prototypes, U._cached_embeddings = original, original_embed  # type: ignore[assignment]
         U._prototype_vectors.cache_clear()
-    groups: dict[str, list[str]] = collections.defaultdict(list)
-    for c in cases:
-        if c.get("group"):
-            groups[c["group"]].append(got[c["id"]])
-    return {
-        "right": sum(got[c["id"]] == c["route"] for c in cases), "cases": len(cases),
-        "route_accuracy": M.route_accuracy([(c["route"], got[c["id"]]) for c in cases]),
-        "paraphrase_consistency": M.paraphrase_consistency(groups), "groups": len(groups),
+    return tally(cases, got) | {
         "by_round": {r: (sum(got[c["id"]] == c["route"] for c in cs), len(cs)) for r, cs in by_round.items()},
-        "misses": [(c["id"], c["route"], got[c["id"]]) for c in cases if got[c["id"]] != c["route"]],
-        "split_groups": sorted((g for g, rs in groups.items() if len(set(rs)) > 1), key=lambda g: int(g[1:])),
+        "miss_list": [(c["id"], c["route"], got[c["id"]]) for c in cases if got[c["id"]] != c["route"]],
     }
 
 
@@ -94,7 +82,7 @@ def main(argv: list[str]) -> None:
     print("by round: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in r["by_round"].items()))
     print("split groups: " + " ".join(r["split_groups"]))
     if "-v" in argv:
-        for m in sorted(r["misses"], key=lambda m: (m[1], m[2], m[0])):
+        for m in sorted(r["miss_list"], key=lambda m: (m[1], m[2], m[0])):
             print("  ", *m)
 
 

@@ -17,17 +17,21 @@ import yaml
 NOW = dt.date(2026, 3, 2)  # the gold set's reference date
 
 
-def score(cases: list[dict]) -> dict:
-    """Routes right, consistent paraphrase groups and (gold, got) miss counts for `cases`."""
+def read_route(question: str) -> str:
+    """The route understanding + rules give a question ("none" when it is not read as a recommendation)."""
     from assistant.understand import understand
-    from eval import metrics as M
     from rules.engine import decide
 
-    got = {}
-    for c in cases:
-        u = understand(c["question"], now=NOW)
-        got[c["id"]] = (decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
-                        if u.intent == "recommendation" else "none")
+    u = understand(question, now=NOW)
+    if u.intent != "recommendation":
+        return "none"
+    return decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
+
+
+def tally(cases: list[dict], got: dict[str, str]) -> dict:
+    """Routes right, consistent paraphrase groups and (gold, got) miss counts, given each case's route."""
+    from eval import metrics as M
+
     groups: dict[str, list[str]] = collections.defaultdict(list)
     for c in cases:
         if c.get("group"):
@@ -37,7 +41,13 @@ def score(cases: list[dict]) -> dict:
         "route_accuracy": M.route_accuracy([(c["route"], got[c["id"]]) for c in cases]),
         "paraphrase_consistency": M.paraphrase_consistency(groups), "groups": len(groups),
         "misses": dict(collections.Counter(f"{c['route']} -> {got[c['id']]}" for c in cases if got[c["id"]] != c["route"])),
+        "split_groups": sorted(g for g, rs in groups.items() if len(set(rs)) > 1),
     }
+
+
+def score(cases: list[dict]) -> dict:
+    """Routes right, consistent paraphrase groups and (gold, got) miss counts for `cases`."""
+    return tally(cases, {c["id"]: read_route(c["question"]) for c in cases})
 
 
 def main(argv: list[str]) -> None:
