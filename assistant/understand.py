@@ -145,6 +145,11 @@ def _lexicon() -> dict[str, Any]:
     data["patterns"] = patterns
     data["vocabulary"] = sorted(words)
     data["negated"] = {k: {v1: v2 for v1, v2 in m.items()} for k, m in data.get("negated", {}).items()}
+    # compiled once here: _in_past runs for every situation reading and every similarity piece
+    data["past_rx"] = [re.compile(r"(?<![a-z0-9'])(?<!same as )(?<!since )(?<!like )(?<!as )(?:" + rx + r")(?![a-z0-9])")
+                       for rx in data.get("past_cues", [])]
+    data["present_rx"] = [re.compile(r"(?<![a-z0-9'])" + re.escape(cue) + r"(?![a-z0-9])")
+                          for cue in data.get("present_cues", [])]
     return data
 
 
@@ -357,14 +362,11 @@ def _in_past(before: str) -> bool:
     """Whether the clause text before a reading puts it in past practice (lexicon: past_cues), with
     no present cue ("this time", "now") after the last past cue."""
     lex = _lexicon()
-    last = None
-    for rx in lex.get("past_cues", []):
-        for m in re.finditer(r"(?<![a-z0-9'])(?<!same as )(?<!since )(?<!like )(?<!as )(?:" + rx + r")(?![a-z0-9])", before):
-            last = max(last or 0, m.end())
-    if last is None:
+    ends = [m.end() for rx in lex["past_rx"] for m in rx.finditer(before)]
+    if not ends:
         return False
-    tail = before[last:]
-    return not any(re.search(r"(?<![a-z0-9'])" + re.escape(cue) + r"(?![a-z0-9])", tail) for cue in lex.get("present_cues", []))
+    tail = before[max(ends):]
+    return not any(rx.search(tail) for rx in lex["present_rx"])
 
 
 def _side_of(fact: str, value: Any) -> str | None:
@@ -1146,11 +1148,15 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
     return out
 
 
+def _lacks_required_word(value: Any, words: str) -> bool:
+    """Whether `words` hold none of the word stems a similarity reading of `value` needs
+    (lexicon: similarity_requires); values without such a list need none."""
+    needs = _lexicon().get("similarity_requires", {}).get(value) if isinstance(value, str) else None
+    return bool(needs) and not any(re.search(r"(?<![a-z])" + re.escape(stem), words.lower()) for stem in needs)
+
+
 def _against_polarity(value: Any, words: str) -> bool:
     """Whether `words` carry a sign of the opposite of `value` (lexicon: similarity_polarity_guard)."""
-    needs = _lexicon().get("similarity_requires", {}).get(value) if isinstance(value, str) else None
-    if needs and not any(re.search(r"(?<![a-z])" + re.escape(stem), words.lower()) for stem in needs):
-        return True  # none of the words this value needs (lexicon: similarity_requires)
     signs = _lexicon().get("similarity_polarity_guard", {}).get(value) if isinstance(value, str) else None
     if not signs:
         return False
@@ -1174,7 +1180,7 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
         best: tuple[float, Any, int] | None = None
         for i, (s1, margin, value) in enumerate(rows):
             if s1 >= SIMILARITY_THRESHOLD and margin >= SIMILARITY_MARGIN and (best is None or s1 > best[0]) \
-                    and not _against_polarity(value, segments[i][1]):
+                    and not _lacks_required_word(value, segments[i][1]) and not _against_polarity(value, segments[i][1]):
                 best = (s1, value, i)
         if best:
             span, evidence = segments[best[2]]

@@ -285,12 +285,12 @@ def test_a_question_offering_options_describes_none_of_them():
 
 
 def test_a_similarity_reading_of_the_councils_role_needs_a_word_for_the_role():
-    from assistant.understand import _against_polarity
+    from assistant.understand import _lacks_required_word
 
-    assert _against_polarity("system_steward", "the public health lot have asked me how they should recommission it")
-    assert not _against_polarity("system_steward", "the council would bring everyone round the table")
-    assert _against_polarity("clearly_defined", "Providers are all up for it")
-    assert not _against_polarity("clearly_defined", "same checklist every time")
+    assert _lacks_required_word("system_steward", "the public health lot have asked me how they should recommission it")
+    assert not _lacks_required_word("system_steward", "the council would bring everyone round the table")
+    assert _lacks_required_word("clearly_defined", "Providers are all up for it")
+    assert not _lacks_required_word("clearly_defined", "same checklist every time")
 
 
 def test_words_read_as_both_delivery_and_outputs_on_one_side_count_once():
