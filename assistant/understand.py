@@ -247,9 +247,12 @@ def _clauses(norm: str) -> list[tuple[int, int]]:
 
 
 _FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|i|i'm|i'd|my)\b")
+# "the toolkit says X" talks about X; "because the law says so" gives the case's reason
+_SOURCE_SAYS = r"\b(?:toolkit|act|law) (?:says?|means|calls)\b(?! so\b)"
 _MENTION = re.compile(
     r"^(?:so |and |also |ok |hi |please |sorry[a-z ,]* )?(?:what is|what's|what are|whats|what does|"
     r"what do|explain|define|tell me about|can you explain|can you tell me|could you explain|"
+    r"(?:can|could) you (?:confirm|check|clarify) (?:whether|if|that)|"
     r"why does|how does|how do|is there (?:a|an|any)\b|are there (?:any )?|does the toolkit|"
     r"(?:can|could|is|are|does|do|should|may|must) (?:a|an|councils)\b|"
     r"(?:can|could|is|are|does|do|should|may|must|would|will) (?:the )?(?:providers|councils|partners|suppliers|"
@@ -257,7 +260,7 @@ _MENTION = re.compile(
     r"is it (?:true|right|correct|the case) (?:that )?|"
     r"why (?:would|do|does|should|is|are|might)\b|which case stud|who (?:owns|runs|decides|holds|governs)\b|"
     r"in (?:a|an) (?:[a-z-]+ ){1,3}(?:partnership|alliance|contract|trust|model|co-op|cooperative|co-operative) , )"
-    r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b"
+    r"|\b(?:toolkit|act|law|guidance) (?:says?|means|calls|describes|suggests)\b(?! so\b)"
     r"|\bmeans? by\b|\bwhat does [a-z' ]+ mean\b"
 )
 
@@ -270,13 +273,13 @@ def _is_mention_clause(clause: str) -> bool:
     """
     if re.match(r"(?:should|shall|could|can) (?:we|the council|i) (?:be )?(?:us(?:e|ing)|adopt|adopting|try|consider)\b", clause):
         return True  # "should we use open book?" asks about X; it does not say the case has X
-    if _ROUTE_REQUEST.search(clause) and not re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|" + _DIFFERENCE, clause):
+    if _ROUTE_REQUEST.search(clause) and not re.search(_SOURCE_SAYS + "|" + _DIFFERENCE, clause):
         return False
     if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
         return True
     if re.search(r"\bexplain what\b|\bwhat (?:a|an) [a-z -]{1,40} (?:is|means)\b", clause):
         return True  # "can you explain what a PCP is for our newsletter?" asks about X, even with "our"
-    return bool(re.search(r"\b(?:toolkit|act|law) (?:says?|means|calls)\b|\bmeans? by\b|" + _DIFFERENCE, clause))
+    return bool(re.search(_SOURCE_SAYS + r"|\bmeans? by\b|" + _DIFFERENCE, clause))
 
 
 # "what's the difference between X and Y" asks about concepts; "no real difference between suppliers"
@@ -327,6 +330,14 @@ def _criteria(text: str) -> str:
     return _CRITERION_WHETHER.sub(r"\1 criterion", text)
 
 
+# "the off-the-shelf sensors aren't accurate enough", "a standard contract won't work": the matched
+# words are the subject of a negated predicate, so the officer turns them down
+_NEGATED_AFTER = re.compile(
+    r"^ (?:[a-z-]+ ){0,2}(?:aren't|isn't|won't|wouldn't|don't|doesn't|can't|cannot|are not|is not|will not|would not|"
+    r"do not|does not|never) (?:[a-z]+ )?(?:work|works|do|fit|suit|meet|cut it|good enough|accurate enough|"
+    r"enough|an option|right|suitable|available|exist|going to work)\b")
+
+
 def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
     """A cue among the last `window_tokens` tokens before a match, not reaching past a comma."""
     toks = clause_text.split(" , ")[-1].split()[-window_tokens:]
@@ -335,6 +346,15 @@ def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bo
         if f" {cue} " in tail:
             return True
     return any(t.endswith("n't") for t in toks) if "n't" in cues else False
+
+
+def _refused(before: str, refusals: list[str], match: str = "") -> bool:
+    """A refusal cue before a match; it reaches past a comma into a participle that continues the
+    refused action ("I don't want the usual 60-page spec, scoring them on price")."""
+    if _cue_before(before, refusals, 10):
+        return True
+    head, _, last = before.rpartition(" , ")
+    return bool(head) and bool(re.match(r"\s*[a-z]+ing\b", (last + " " + match).strip())) and _cue_before(head, refusals, 40)
 
 
 # "I'd rather judge them on trust than on who writes the slickest bid": what follows "than" is the
@@ -355,7 +375,7 @@ _ASKED_OPTION = re.compile(r"\bwhether (?:we|the council|they|it|to) (?:ought|sh
 
 
 # "is this a market manager job or a convener one?": a question that offers options describes none
-_CHOICE_QUESTION = re.compile(r"(?:is|are|should|would|do|does|will) (?:this|it|that|we|they|the council)\b[^,;]* or ")
+_CHOICE_QUESTION = re.compile(r"(?:is|are|should|would|do|does|will) (?:this|it|that|we|they|the council)\b[^,;]*(?: ,)? or ")
 
 
 def _in_past(before: str) -> bool:
@@ -365,7 +385,13 @@ def _in_past(before: str) -> bool:
     ends = [m.end() for rx in lex["past_rx"] for m in rx.finditer(before)]
     if not ends:
         return False
-    tail = before[max(ends):]
+    last = max(ends)
+    tail = before[last:]
+    # a cue inside a relative clause ("as a carer who sat on the panel last time, what matters
+    # now is ...") dates only that clause: its scope ends at the comma that closes it
+    piece = before[:last].rsplit(" , ", 1)[-1]
+    if " , " in tail and re.search(r"\b(?:who|which|where|whom)\b", piece):
+        return False
     return not any(rx.search(tail) for rx in lex["present_rx"])
 
 
@@ -425,7 +451,10 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                     continue
                 before = norm.text[ca:a]
                 value = pat.value
-                if _cue_before(before, negators, 5) or _cue_before(before, refusals, 10) or \
+                if pat.fact in SITUATION_FACTS and _NEGATED_AFTER.match(norm.text[b:cb]):
+                    notes.append(f"negated, not used: '{norm.text[a:b]}'")
+                    continue
+                if _cue_before(before, negators, 5) or _refused(before, refusals, norm.text[a:b]) or \
                         _cue_before(before.rsplit(" and ", 1)[-1] + _lead_in(norm.text[a:b]), contrasts, 6) \
                         or _rejected_alternative(before):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
@@ -826,7 +855,7 @@ _ROUTE_REQUEST = re.compile(
     r"how (?:should|would|could|can) (?:we|the council|i|they|you) (?:be )?(?:commission|procure|go(?:ing)? about|approach|do|buy|tender)|"
     r"how should the council|what should (?:we|the council|i|they|it) (?:do|think|use)|\bthe right call\b|"
     r"what (?:can|could|should) (?:we|i|the council) (?:legally |lawfully )?do\b|"
-    r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|recommended (?:approach|route|option|way|procedure|model)|what (?:would|does) the toolkit "
+    r"what (?:do|would) you (?:recommend|suggest|think)|recommend\b|(?:need|want|give me|like) an? (?:[a-z]+ ){0,3}recommendation\b|recommended (?:approach|route|option|way|procedure|model)|what (?:would|does) the toolkit "
     r"(?:say|recommend|suggest)\s*\?|is (?:an? |the )?[a-z -]{0,40} the right (?:way|route|model)|"
     r"open procedure\s*\?|is (?:competition|collaboration) (?:fine|right|the only)|"
     r"what model|models fit|model fits|what procedure|which procedure|how do we commission|"
@@ -954,9 +983,13 @@ def _classify_intent(text: str, facts: dict[str, FactValue], use_knn: bool = Fal
         return "information"
     if _INFO_ASK.search(text) and not _EXPLICIT_ROUTE.search(text):
         return "information"
+    # how to procure counts for the officer's own case: said in the first person, of the council,
+    # or of one contract with its value or dates ("the refuge contract runs out in March 2027, about
+    # 380k a year. whats the best way to recommission it"); "how do councils procure X" stays a question
     if _ROUTE_REQUEST.search(text) or _asks_to_judge_an_option(text) or \
             ((_HOW_TO_PROCURE.search(text) or _OWN_PROCESS.search(text))
-             and (_FIRST_PERSON.search(text.lower()) or re.search(r"\bthe council\b", text, re.I))):
+             and (_FIRST_PERSON.search(text.lower()) or re.search(r"\bthe council\b", text, re.I)
+                  or "contract_value_gbp" in facts or "procurement_start_date" in facts)):
         return "recommendation"
     if INTENT_KNN and _INFO_START.search(text) and not situation:
         return "information"
@@ -1066,6 +1099,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
     used = list(used)
     lex = _lexicon()
     negators = list(lex["negation_cues"]) + ["n't"] + list(lex.get("contrast_cues", [])) + list(lex.get("refusal_cues", []))
+    refusals = list(lex.get("refusal_cues", []))
     hedges = list(lex["hedge_cues"])
     out: list[tuple[tuple[int, int], str]] = []
     seen: set[tuple[int, int]] = set()
@@ -1090,7 +1124,7 @@ def _segments(text: str, norm: _Norm, clauses: list[tuple[int, int]],
             # nor pieces right after a negation in their clause ("they don't care who writes the
             # slickest bid")
             if _cue_before(seg, negators, 60) or _cue_before(norm.text[ca:a], negators, 6) \
-                    or _rejected_alternative(norm.text[ca:a]) or seg.startswith("than ") \
+                    or _refused(norm.text[ca:a], refusals, seg) or _rejected_alternative(norm.text[ca:a]) or seg.startswith("than ") \
                     or _cue_before(_criteria(norm.text[ca:b]), hedges, 60) or _in_past(norm.text[ca:b]):
                 continue
             seen.add((a, b))
@@ -1148,16 +1182,18 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
     return out
 
 
-def _lacks_required_word(value: Any, words: str) -> bool:
+def _lacks_required_word(value: Any, words: str, fact: str = "") -> bool:
     """Whether `words` hold none of the word stems a similarity reading of `value` needs
-    (lexicon: similarity_requires); values without such a list need none."""
-    needs = _lexicon().get("similarity_requires", {}).get(value) if isinstance(value, str) else None
+    (lexicon: similarity_requires, keyed by the value, or by the fact for a yes/no fact); values
+    without such a list need none."""
+    needs = _lexicon().get("similarity_requires", {}).get(value if isinstance(value, str) else fact)
     return bool(needs) and not any(re.search(r"(?<![a-z])" + re.escape(stem), words.lower()) for stem in needs)
 
 
-def _against_polarity(value: Any, words: str) -> bool:
-    """Whether `words` carry a sign of the opposite of `value` (lexicon: similarity_polarity_guard)."""
-    signs = _lexicon().get("similarity_polarity_guard", {}).get(value) if isinstance(value, str) else None
+def _against_polarity(value: Any, words: str, fact: str = "") -> bool:
+    """Whether `words` carry a sign of the opposite of `value` (lexicon: similarity_polarity_guard,
+    keyed by the value, or by the fact for a yes/no fact)."""
+    signs = _lexicon().get("similarity_polarity_guard", {}).get(value if isinstance(value, str) else fact)
     if not signs:
         return False
     low = " " + re.sub(r"\s+", " ", words.lower()) + " "
@@ -1180,7 +1216,7 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
         best: tuple[float, Any, int] | None = None
         for i, (s1, margin, value) in enumerate(rows):
             if s1 >= SIMILARITY_THRESHOLD and margin >= SIMILARITY_MARGIN and (best is None or s1 > best[0]) \
-                    and not _lacks_required_word(value, segments[i][1]) and not _against_polarity(value, segments[i][1]):
+                    and not _lacks_required_word(value, segments[i][1], fact) and not _against_polarity(value, segments[i][1], fact):
                 best = (s1, value, i)
         if best:
             span, evidence = segments[best[2]]

@@ -173,6 +173,55 @@ def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
     assert values(lex(text)).get(fact) == value
 
 
+def test_a_past_cue_inside_a_relative_clause_dates_only_that_clause():
+    u = lex("As a parent who sat on the last panel, what matters is a provider whose values fit with ours.")
+    assert values(u).get("suitability_test") == "capability_and_values"
+    assert not any(n.startswith("past practice") for n in u.notes)
+    u = lex("Last time, we judged bidders on whose values fit with ours.")
+    assert "suitability_test" not in u.facts
+
+
+def test_a_refusal_reaches_the_participle_that_continues_it():
+    u = lex("We don't want another long tender, scoring the bidders on lowest price.")
+    assert "suitability_test" not in u.facts and "value_for_money" not in u.facts
+    u = lex("We don't want another long tender, we want the bidders scored on lowest price.")
+    assert values(u).get("suitability_test") == "track_record_and_price" or "value_for_money" in u.facts
+
+
+def test_the_subject_of_a_negated_predicate_is_turned_down():
+    u = lex("The off-the-shelf systems aren't good enough for what we need.")
+    assert values(u).get("outputs") != "clearly_defined"
+    assert values(lex("It's an off-the-shelf product, any supplier can provide it.")).get("outputs") == "clearly_defined"
+
+
+@pytest.mark.parametrize("text", [
+    "Nobody in the country has yet built a system like this at district scale.",
+    "The battery design isn't proven, so a partner would have to develop it with us.",
+])
+def test_something_never_done_or_unproven_needs_development(text):
+    assert values(lex(text)).get("needs_development") is True
+
+
+def test_an_arrangement_new_to_the_area_is_not_a_product_to_develop():
+    assert "needs_development" not in lex("Nobody has done this here before, we'll work it out as we go.").facts
+
+
+def test_an_option_put_as_a_choice_across_a_comma_is_only_asked_about():
+    u = lex("Would we be better off with tight social value KPIs for the provider, or would that get in the way?")
+    assert "social_value_requirements" not in u.facts
+
+
+def test_a_request_to_confirm_the_law_describes_no_situation():
+    u = lex("Can you confirm whether the Act lets a council reserve a contract for a public service mutual?")
+    assert "cooperative_provider" not in u.facts
+
+
+def test_the_law_says_so_is_a_reason_not_a_mention():
+    u = lex("They know exactly what it must do because the law says so.")
+    assert values(u).get("value_delivery") == "clear_specification" or values(u).get("outputs") == "clearly_defined"
+    assert not lex("What does the toolkit say about clearly defined outputs?").facts.get("outputs")
+
+
 @pytest.mark.parametrize("text, fact, value", [
     ("We buy 2,400 nights a year at a set rate, standards all defined.", "value_delivery", "clear_specification"),
     ("Caseload and response-time KPIs are already set.", "outputs", "clearly_defined"),
@@ -291,6 +340,12 @@ def test_a_similarity_reading_of_the_councils_role_needs_a_word_for_the_role():
     assert not _lacks_required_word("system_steward", "the council would bring everyone round the table")
     assert _lacks_required_word("clearly_defined", "Providers are all up for it")
     assert not _lacks_required_word("clearly_defined", "same checklist every time")
+    assert _lacks_required_word(True, "the price the developer pays for the site", "community_assets")
+    assert not _lacks_required_word(True, "kept for local people for good", "community_assets")
+    assert _lacks_required_word(True, "members are worried about the re-let", "cooperative_provider")
+    assert not _lacks_required_word(True, "staff want to set up a mutual", "cooperative_provider")
+    assert _lacks_required_word("zero_sum", "shows us where every penny goes")
+    assert not _lacks_required_word("zero_sum", "whatever the supplier gains, we lose")
 
 
 def test_words_read_as_both_delivery_and_outputs_on_one_side_count_once():
@@ -409,6 +464,9 @@ def test_deterministic():
         ("The bridge is unsafe and works must start within days. Can we appoint a contractor directly or do we have to tender?", "recommendation"),
         ("Our provider went bust overnight and 38 children have no transport. What can we legally do right now?", "recommendation"),
         ("My instinct is to go out to tender for the resurfacing. Is that the right call?", "recommendation"),
+        ("The library courier contract ends in May, roughly 90k a year. whats the best way to re-procure it", "recommendation"),
+        ("Street lighting maintenance, current contract ends 31/03/2028. Need a procurement route recommendation for cabinet.", "recommendation"),
+        ("How do councils usually procure street lighting maintenance?", "information"),
     ],
 )
 def test_intent(question, intent):
@@ -544,7 +602,9 @@ def test_similarity_never_reads_a_value_against_the_words_polarity():
     assert _against_polarity("clear_specification", "nobody knows what will work yet")
     assert not _against_polarity("emergent_uncertain", "nobody knows what will work yet")
     assert not _against_polarity("emergent_uncertain", "the unfixed parts")  # whole words only
-    assert not _against_polarity(True, "anything at all")  # yes/no facts carry no guard
+    assert not _against_polarity(True, "anything at all")  # a yes/no fact without a guard
+    assert _against_polarity(True, "there's a national framework we could call off", "needs_development")
+    assert not _against_polarity(True, "it will have to be designed with a partner", "needs_development")
     u = understand("Full design issued; the output is fixed and measurable. Which procedure?", now=NOW)
     assert u.facts["outputs"].value == "clearly_defined"
 
