@@ -202,6 +202,14 @@ def test_something_never_done_or_unproven_needs_development(text):
     assert values(lex(text)).get("needs_development") is True
 
 
+@pytest.mark.parametrize("text", [
+    "We need the new contract in place within 6 weeks.",  # a deadline, not a service level
+    "The cost per bed night has gone up a lot.",
+])
+def test_a_deadline_or_a_unit_cost_in_passing_is_not_a_service_level(text):
+    assert values(lex(text)).get("outputs") != "clearly_defined"
+
+
 def test_an_arrangement_new_to_the_area_is_not_a_product_to_develop():
     assert "needs_development" not in lex("Nobody has done this here before, we'll work it out as we go.").facts
 
@@ -228,6 +236,9 @@ def test_the_law_says_so_is_a_reason_not_a_mention():
     ("Officers propose a set weekly session count.", "outputs", "clearly_defined"),
     ("They'll set the number of street sessions themselves.", "outputs", "clearly_defined"),
     ("They want to compare prices between bidders.", "value_for_money", "competitive_tension"),
+    ("Calls answered within 60 seconds, a responder on site within 45 minutes.", "outputs", "clearly_defined"),
+    ("Bins emptied on the scheduled day 99.5% of the time.", "outputs", "clearly_defined"),
+    ("We'd pay a gate fee per tonne plus haulage.", "outputs", "clearly_defined"),
     ("The lowest-cost provider will be awarded each strand outright.", "incentive", "winner_takes_all"),
     ("It'll be a price-per-bed competition between bidders, lowest wins.", "incentive", "winner_takes_all"),
     ("It'll be a price-per-bed competition between bidders.", "value_for_money", "competitive_tension"),
