@@ -370,7 +370,8 @@ def audit_replay(audit_ids: tuple[str, ...]) -> None:
 @click.option("--only", "only", default="all", show_default=True, help="Which part(s) to run, comma-separated: answers, baselines, determinism, understanding (default: all of them, the quality gate).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the metrics as JSON to this file ('-' for stdout).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the self-contained HTML report to this file.")
-def eval_cmd(split: str, only: str, json_path: str | None, report_path: str | None) -> None:
+@click.option("--compare", "compare_path", type=click.Path(dir_okay=False), help="A saved `svt eval --json` result to compare this run with (metric changes, cases fixed and broken).")
+def eval_cmd(split: str, only: str, json_path: str | None, report_path: str | None, compare_path: str | None) -> None:
     """Score the assistant on a labelled evaluation set; exit 1 when a target is missed."""
     import json
 
@@ -378,8 +379,10 @@ def eval_cmd(split: str, only: str, json_path: str | None, report_path: str | No
     from rich.table import Table
 
     if only != "understanding":  # the answer-quality suite (eval/runner.py); `understanding` alone is below
-        _eval_answer_quality(split, only, json_path, report_path)
+        _eval_answer_quality(split, only, json_path, report_path, compare_path)
         return
+    if compare_path:
+        _fail("--compare works with the answer-quality suite; `--only understanding` prints its own tables.")
 
     from eval.understanding.score import run
 
@@ -409,7 +412,8 @@ def eval_cmd(split: str, only: str, json_path: str | None, report_path: str | No
         raise SystemExit(1)
 
 
-def _eval_answer_quality(split: str, only: str, json_path: str | None, report_path: str | None) -> None:
+def _eval_answer_quality(split: str, only: str, json_path: str | None, report_path: str | None,
+                         compare_path: str | None = None) -> None:
     """`svt eval` answer-quality suite: summary table, JSON (flat keys + baselines), HTML report."""
     import json
     from pathlib import Path
@@ -418,10 +422,12 @@ def _eval_answer_quality(split: str, only: str, json_path: str | None, report_pa
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from eval import runner
+    from eval.compare import compare, load_result, print_comparison
     from eval.report import html_report, print_summary
 
     try:
         parts = runner.parse_only(None if only in ("all", "") else only)
+        earlier = load_result(compare_path) if compare_path else None  # checked before the long run
     except ValueError as exc:
         _fail(str(exc))
     assistant = None
@@ -435,6 +441,10 @@ def _eval_answer_quality(split: str, only: str, json_path: str | None, report_pa
         task = bar.add_task("eval", total=None)
         result = runner.run(split, parts, assistant=assistant, progress=lambda done, total: bar.update(task, completed=done, total=total))
     print_summary(result)
+    if earlier is not None:
+        comparison = compare(earlier, result)
+        print_comparison(comparison, label_before=Path(compare_path).name, label_after="this run")
+        result["comparison"] = comparison.to_dict()
     if json_path:
         with click.open_file(json_path, "w", encoding="utf-8") as out:
             out.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -443,6 +453,23 @@ def _eval_answer_quality(split: str, only: str, json_path: str | None, report_pa
         click.echo(f"HTML report written to {report_path}")
     if result.get("gate_failures"):
         raise SystemExit(1)
+
+
+@main.command("eval-compare")
+@click.argument("before", type=click.Path(dir_okay=False))
+@click.argument("after", type=click.Path(dir_okay=False))
+@click.option("--limit", default=30, show_default=True, help="At most this many fixed and broken cases listed.")
+def eval_compare(before: str, after: str, limit: int) -> None:
+    """Compare two saved `svt eval --json` results: metric changes and the cases fixed or broken."""
+    from pathlib import Path
+
+    from eval.compare import compare, load_result, print_comparison
+
+    try:
+        old, new = load_result(before), load_result(after)
+    except ValueError as exc:
+        _fail(str(exc))
+    print_comparison(compare(old, new), label_before=Path(before).name, label_after=Path(after).name, limit=limit)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -202,6 +202,8 @@ def html_paraphrase(result: dict[str, Any]) -> str:
 
 
 def html_report(result: dict[str, Any]) -> str:
+    from eval.compare import html_comparison
+
     d = result.get("details", {})
     rows = []
     for key in FLAT_KEYS:
@@ -239,6 +241,7 @@ def html_report(result: dict[str, Any]) -> str:
 <h1>Answer-quality report: {_esc(d.get('split'))} split</h1>
 <div class="meta">parts: {_esc(', '.join(d.get('parts', [])))} · reference date {_esc(d.get('now'))} · corpus {_esc(d.get('corpus_version'))} · ruleset {_esc(d.get('ruleset_version'))} · {_esc(counts.get('cases', 0))} gold cases · {_esc(und.get('items', 0))} understanding items · {_esc(d.get('elapsed_s'))} s</div>
 {gate_html}
+{html_comparison(result.get("comparison"))}
 <h2>Metrics against thresholds</h2>
 <p class="legend">Solid tick: gate threshold (issue 8). Dashed tick: target from the understanding issue (reported, not gated). Green meets it, red does not.</p>
 {svg_metric_bars(result)}
