@@ -62,8 +62,8 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 # prototype bank (about 30 clauses per value, written blind) that is k = 3, 0.60 / 0.05: 83 facts,
 # 75 right (P 0.90, recall 0.27 of the labelled situation facts); k = 1 at its best reached P 0.85.
 # Since the third session of 2026-11-25 the bank also holds the phrases mined from the gold dev
-# cases (assistant/prototypes_gold.yaml, eval/gold_prototypes.py), the threshold is 0.55 and a
-# similarity reading is only kept when it brings a side the rest of the message has not (see
+# cases (assistant/prototypes_gold.yaml, eval/gold_prototypes.py), the threshold was 0.55 (0.57
+# since the fifth session, below) and a similarity reading is only kept when it brings a side the rest of the message has not (see
 # SIMILARITY_NEW_SIDE_ONLY). Chosen on held-out fresh wording: with the bank mined from the dev
 # halves of rounds 0-8 only, routes on the untouched dev halves of rounds 9 and 10 went from 62 to
 # 67 of 75 (0.60 gave 64); understanding dev precision 0.961 -> 0.953, recall unchanged.
@@ -72,7 +72,11 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 # collaboration into messages that describe no condition. Chosen by a leave-one-round-out estimate
 # on dev (each round read with a bank mined without it): routes 722 -> 725 of 756 and paraphrase
 # consistency 0.839 -> 0.874 (five and seven words: 725 and 0.851 / 0.874).
-SIMILARITY_THRESHOLD = 0.55
+# Fifth session: 0.57. The bank had grown to 1,436 mined phrases, and readings just above 0.55 were
+# mostly background clauses put on the other side ("each one hits its own KPIs", "we did soft market
+# testing in the spring"). Leave-one-round-out on dev: 1,080 -> 1,085 of 1,110 routes, paraphrase
+# 0.955 -> 0.962 (0.60: 1,081); the validation round 28, kept out of the gold set: 61 -> 62 of 72.
+SIMILARITY_THRESHOLD = 0.57
 SIMILARITY_MARGIN = 0.05
 SIMILARITY_MIN_WORDS = 6
 SIMILARITY_TOP_K = 3
