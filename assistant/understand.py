@@ -459,7 +459,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                     notes.append(f"negated, not used: '{norm.text[a:b]}'")
                     continue
                 if _cue_before(before, negators, 5) or _refused(before, refusals, norm.text[a:b]) or \
-                        _cue_before(before.rsplit(" and ", 1)[-1] + _lead_in(norm.text[a:b]), contrasts, 6) \
+                        _cue_before(before.rsplit(" and ", 1)[-1] + _lead_in(norm.text[a:b]), contrasts, 8) \
                         or _rejected_alternative(before):
                     flipped = lex["negated"].get(pat.fact, {}).get(value)
                     if flipped is not None and any(re.search(rx, norm.text[a:b]) for rx in lex.get("no_flip", [])):

@@ -181,6 +181,11 @@ def test_a_past_cue_inside_a_relative_clause_dates_only_that_clause():
     assert "suitability_test" not in u.facts
 
 
+def test_a_contrast_reaches_a_longer_turned_down_phrase():
+    u = lex("Every partner comes out stronger rather than fighting over a slice of a fixed pot.")
+    assert values(u).get("value_nature") != "zero_sum"
+
+
 def test_a_refusal_reaches_the_participle_that_continues_it():
     u = lex("We don't want another long tender, scoring the bidders on lowest price.")
     assert "suitability_test" not in u.facts and "value_for_money" not in u.facts
