@@ -281,8 +281,11 @@ def _is_mention_clause(clause: str) -> bool:
         return False
     if _MENTION.search(clause) and not _FIRST_PERSON.search(clause):
         return True
-    if re.search(r"\bexplain what\b|\bwhat (?:a|an) [a-z -]{1,40} (?:is|means)\b", clause):
-        return True  # "can you explain what a PCP is for our newsletter?" asks about X, even with "our"
+    if re.search(r"\bexplain what\b|\b(?:tell (?:me|us)|say|know|understand|clarify|describe|define|sure|idea|wondering|"
+                 r"asking|asked|ask) what (?:a|an) [a-z -]{1,40} (?:is|means)\b", clause):
+        # "can you explain what a PCP is for our newsletter?" asks about X, even with "our"; "so we
+        # can see together what a sustainable hourly rate actually is" does not
+        return True
     return bool(re.search(_SOURCE_SAYS + r"|\bmeans? by\b|" + _DIFFERENCE, clause))
 
 

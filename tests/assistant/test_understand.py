@@ -186,6 +186,17 @@ def test_a_contrast_reaches_a_longer_turned_down_phrase():
     assert values(u).get("value_nature") != "zero_sum"
 
 
+def test_an_embedded_what_clause_is_not_a_question_about_a_concept():
+    u = lex("I want to choose providers on whether they'll open their books so we can see together what a fair rate actually is.")
+    assert values(u).get("value_for_money") == "open_book"
+    assert not lex("Can you tell me what a public commons partnership is?").facts
+
+
+def test_a_procurement_route_agreed_is_not_a_defined_output():
+    assert "outputs" not in lex("I need a route agreed by the summer.").facts
+    assert values(lex("The collection routes are fixed.")).get("outputs") == "clearly_defined"
+
+
 def test_a_refusal_reaches_the_participle_that_continues_it():
     u = lex("We don't want another long tender, scoring the bidders on lowest price.")
     assert "suitability_test" not in u.facts and "value_for_money" not in u.facts
