@@ -64,9 +64,10 @@ LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 # Since the third session of 2026-11-25 the bank also holds the phrases mined from the gold dev
 # cases (assistant/prototypes_gold.yaml, eval/gold_prototypes.py), the threshold was 0.55 (0.57
 # since the fifth session, below) and a similarity reading is only kept when it brings a side the
-# rest of the message has not (see SIMILARITY_NEW_SIDE_ONLY). Chosen on held-out fresh wording: with the bank mined from the dev
-# halves of rounds 0-8 only, routes on the untouched dev halves of rounds 9 and 10 went from 62 to
-# 67 of 75 (0.60 gave 64); understanding dev precision 0.961 -> 0.953, recall unchanged.
+# rest of the message has not (see SIMILARITY_NEW_SIDE_ONLY). Chosen on held-out fresh wording:
+# with the bank mined from the dev halves of rounds 0-8 only, routes on the untouched dev halves of
+# rounds 9 and 10 went from 62 to 67 of 75 (0.60 gave 64); understanding dev precision 0.961 ->
+# 0.953, recall unchanged.
 # Fourth session: pieces shorter than six words are not read. Short pieces ("a team of four",
 # "we're looking at how the council") sat near short mined phrases by topic alone and put
 # collaboration into messages that describe no condition. Chosen by a leave-one-round-out estimate

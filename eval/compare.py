@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.report import LABELS, fmt
 from eval.runner import FLAT_KEYS, RETRIEVAL_KEYS
 
 LOWER_IS_BETTER = frozenset({"latency_p50_ms", "latency_p95_ms"})
@@ -129,20 +130,12 @@ def load_result(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) <= 1.5 else f"{v:.0f}"
-    return str(v)
-
-
 def _fmt_delta(m: MetricDelta) -> str:
     if m.delta is None:
         return ""
     if m.delta == 0:
         return "="
-    return ("+" if m.delta > 0 else "") + _fmt(m.delta)
+    return ("+" if m.delta > 0 else "") + fmt(m.delta)
 
 
 def print_comparison(cmp: Comparison, console: Any = None, label_before: str = "before",
@@ -150,8 +143,6 @@ def print_comparison(cmp: Comparison, console: Any = None, label_before: str = "
     """The comparison as rich tables: metric deltas, then the fixed, broken and rerouted cases."""
     from rich.console import Console
     from rich.table import Table
-
-    from eval.report import LABELS
 
     console = console or Console()
     for w in cmp.warnings:
@@ -161,11 +152,11 @@ def print_comparison(cmp: Comparison, console: Any = None, label_before: str = "
         t.add_column(col, justify="left" if col == "metric" else "right")
     for m in cmp.metrics:
         colour = "green" if m.better else "red" if m.better is False else "dim"
-        t.add_row(LABELS.get(m.key, m.key), _fmt(m.before), _fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
+        t.add_row(LABELS.get(m.key, m.key), fmt(m.before), fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
     for name, rows in cmp.baselines.items():
         for m in rows:
             colour = "green" if m.better else "red" if m.better is False else "dim"
-            t.add_row(f"{name} {LABELS.get(m.key, m.key)}", _fmt(m.before), _fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
+            t.add_row(f"{name} {LABELS.get(m.key, m.key)}", fmt(m.before), fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
     console.print(t)
     console.print(f"cases fixed: {len(cmp.fixed)}, broken: {len(cmp.broken)}, route changed: {len(cmp.route_changed)}")
     for title, rows in (("broken", cmp.broken), ("fixed", cmp.fixed)):
@@ -186,12 +177,11 @@ def html_comparison(cmp: dict[str, Any] | None) -> str:
 
     if not cmp:
         return ""
-    from eval.report import LABELS
 
     def row(m: dict[str, Any], name: str) -> str:
         cls = "pass" if m["better"] else "fail" if m["better"] is False else ""
         d = MetricDelta(**m)
-        return (f"<tr><td>{H.escape(name)}</td><td class='num'>{_fmt(m['before'])}</td><td class='num'>{_fmt(m['after'])}</td>"
+        return (f"<tr><td>{H.escape(name)}</td><td class='num'>{fmt(m['before'])}</td><td class='num'>{fmt(m['after'])}</td>"
                 f"<td class='num {cls}'>{H.escape(_fmt_delta(d))}</td></tr>")
 
     rows = [row(m, LABELS.get(m["key"], m["key"])) for m in cmp["metrics"]]

@@ -30,11 +30,12 @@ def status(key: str, value: Any) -> str:
     return "pass" if value >= t else "FAIL"
 
 
-def _fmt(v: Any) -> str:
+def fmt(v: Any) -> str:
+    """A metric value for display: shares to three places, milliseconds and counts whole."""
     if v is None:
         return "–"
     if isinstance(v, float):
-        return f"{v:.3f}" if v <= 1.5 else f"{v:.0f}"
+        return f"{v:.3f}" if abs(v) <= 1.5 else f"{v:.0f}"
     return str(v)
 
 
@@ -53,7 +54,7 @@ def print_summary(result: dict[str, Any], console: Any = None) -> None:
         v = result.get(key)
         th = threshold_of(key)
         s = status(key, v)
-        t.add_row(LABELS[key], _fmt(v), "" if th is None else f">= {th:g}" + ("" if key in THRESHOLDS else " (target)"), f"[{'green' if s == 'pass' else 'red'}]{s}[/]" if s else "")
+        t.add_row(LABELS[key], fmt(v), "" if th is None else f">= {th:g}" + ("" if key in THRESHOLDS else " (target)"), f"[{'green' if s == 'pass' else 'red'}]{s}[/]" if s else "")
     console.print(t)
     b = result.get("baselines") or {}
     if b:
@@ -62,8 +63,8 @@ def print_summary(result: dict[str, Any], console: Any = None) -> None:
         for k in RETRIEVAL_KEYS:
             bt.add_column(LABELS[k], justify="right")
         for mode, vals in b.items():
-            bt.add_row(mode, *(_fmt(vals.get(k)) for k in RETRIEVAL_KEYS))
-        bt.add_row("system (answer.retrieved)", *(_fmt(result.get(k)) for k in RETRIEVAL_KEYS))
+            bt.add_row(mode, *(fmt(vals.get(k)) for k in RETRIEVAL_KEYS))
+        bt.add_row("system (answer.retrieved)", *(fmt(result.get(k)) for k in RETRIEVAL_KEYS))
         console.print(bt)
     by_round = d.get("route_accuracy_by_round") or {}
     if by_round:
@@ -115,7 +116,7 @@ def svg_metric_bars(result: dict[str, Any]) -> str:
         parts.append(f'<text x="{left - 8}" y="{y + 14}" font-size="12" text-anchor="end">{_esc(LABELS[key])}</text>')
         if v is not None:
             parts.append(f'<rect x="{left}" y="{y + 3}" width="{max(0.0, min(1.0, v)) * width:.1f}" height="15" fill="{color}" rx="2"/>')
-        parts.append(f'<text x="{left + width + 8}" y="{y + 14}" font-size="12">{_esc(_fmt(v))}</text>')
+        parts.append(f'<text x="{left + width + 8}" y="{y + 14}" font-size="12">{_esc(fmt(v))}</text>')
         if t is not None:
             tx = left + t * width
             dash = "" if key in THRESHOLDS else ' stroke-dasharray="3,2"'
@@ -181,7 +182,7 @@ def html_by_round(result: dict[str, Any]) -> str:
     if not rows:
         return ""
     body = "".join(f"<tr><td>{_esc(k)}</td><td class='num'>{v['right']}</td><td class='num'>{v['cases']}</td>"
-                   f"<td class='num'>{_esc(_fmt(v['accuracy']))}</td></tr>" for k, v in rows.items())
+                   f"<td class='num'>{_esc(fmt(v['accuracy']))}</td></tr>" for k, v in rows.items())
     return ("<p class='legend'>Route accuracy by writing round (rounds 2 and later were written blind by "
             "independent writers; eval/README.md).</p><table><tr><th>round</th><th>right</th><th>cases</th>"
             f"<th>accuracy</th></tr>{body}</table>")
@@ -210,10 +211,10 @@ def html_report(result: dict[str, Any]) -> str:
         v, t, s = result.get(key), threshold_of(key), status(key, result.get(key))
         cls = "pass" if s == "pass" else "fail" if s == "FAIL" else ""
         kind = "gate" if key in THRESHOLDS else "target" if key in TARGETS else ""
-        rows.append(f"<tr><td>{_esc(LABELS[key])}</td><td class='num'>{_esc(_fmt(v))}</td><td class='num'>{'' if t is None else f'&ge; {t:g}'}</td><td>{kind}</td><td class='{cls}'>{_esc(s)}</td></tr>")
+        rows.append(f"<tr><td>{_esc(LABELS[key])}</td><td class='num'>{_esc(fmt(v))}</td><td class='num'>{'' if t is None else f'&ge; {t:g}'}</td><td>{kind}</td><td class='{cls}'>{_esc(s)}</td></tr>")
     b = result.get("baselines") or {}
     brows = "".join(
-        f"<tr><td>{_esc(m)}</td>" + "".join(f"<td class='num'>{_esc(_fmt(vals.get(k)))}</td>" for k in RETRIEVAL_KEYS) + "</tr>"
+        f"<tr><td>{_esc(m)}</td>" + "".join(f"<td class='num'>{_esc(fmt(vals.get(k)))}</td>" for k in RETRIEVAL_KEYS) + "</tr>"
         for m, vals in list(b.items()) + [("system (answer.retrieved)", {k: result.get(k) for k in RETRIEVAL_KEYS})]
     )
     gf = result.get("gate_failures")
