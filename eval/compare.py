@@ -130,6 +130,12 @@ def load_result(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _labelled(metrics: list[MetricDelta], baselines: dict[str, list[MetricDelta]]) -> list[tuple[str, MetricDelta]]:
+    """Each metric, then each baseline's, with its display label: the rows of the text and HTML tables."""
+    return [(LABELS.get(m.key, m.key), m) for m in metrics] + \
+        [(f"{name} {LABELS.get(m.key, m.key)}", m) for name, ms in baselines.items() for m in ms]
+
+
 def _fmt_delta(m: MetricDelta) -> str:
     if m.delta is None:
         return ""
@@ -150,13 +156,9 @@ def print_comparison(cmp: Comparison, console: Any = None, label_before: str = "
     t = Table(title=f"Change: {label_before} -> {label_after}")
     for col in ("metric", label_before, label_after, "change"):
         t.add_column(col, justify="left" if col == "metric" else "right")
-    for m in cmp.metrics:
+    for label, m in _labelled(cmp.metrics, cmp.baselines):
         colour = "green" if m.better else "red" if m.better is False else "dim"
-        t.add_row(LABELS.get(m.key, m.key), fmt(m.before), fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
-    for name, rows in cmp.baselines.items():
-        for m in rows:
-            colour = "green" if m.better else "red" if m.better is False else "dim"
-            t.add_row(f"{name} {LABELS.get(m.key, m.key)}", fmt(m.before), fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
+        t.add_row(label, fmt(m.before), fmt(m.after), f"[{colour}]{_fmt_delta(m)}[/]")
     console.print(t)
     console.print(f"cases fixed: {len(cmp.fixed)}, broken: {len(cmp.broken)}, route changed: {len(cmp.route_changed)}")
     for title, rows in (("broken", cmp.broken), ("fixed", cmp.fixed)):
@@ -178,14 +180,14 @@ def html_comparison(cmp: dict[str, Any] | None) -> str:
     if not cmp:
         return ""
 
-    def row(m: dict[str, Any], name: str) -> str:
-        cls = "pass" if m["better"] else "fail" if m["better"] is False else ""
-        d = MetricDelta(**m)
-        return (f"<tr><td>{H.escape(name)}</td><td class='num'>{fmt(m['before'])}</td><td class='num'>{fmt(m['after'])}</td>"
-                f"<td class='num {cls}'>{H.escape(_fmt_delta(d))}</td></tr>")
+    def row(label: str, m: MetricDelta) -> str:
+        cls = "pass" if m.better else "fail" if m.better is False else ""
+        return (f"<tr><td>{H.escape(label)}</td><td class='num'>{fmt(m.before)}</td><td class='num'>{fmt(m.after)}</td>"
+                f"<td class='num {cls}'>{H.escape(_fmt_delta(m))}</td></tr>")
 
-    rows = [row(m, LABELS.get(m["key"], m["key"])) for m in cmp["metrics"]]
-    rows += [row(m, f"{name} {LABELS.get(m['key'], m['key'])}") for name, ms in cmp["baselines"].items() for m in ms]
+    rows = [row(label, m) for label, m in _labelled(
+        [MetricDelta(**m) for m in cmp["metrics"]],
+        {name: [MetricDelta(**m) for m in ms] for name, ms in cmp["baselines"].items()})]
 
     def cases(title: str, items: list[dict[str, Any]]) -> str:
         if not items:
