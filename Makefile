@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test index lint bench screenshots system-deps clean
+.PHONY: install run test index lint bench screenshots system-deps clean reader
 
 install: $(STAMP) system-deps
 
@@ -43,6 +43,11 @@ lint: $(STAMP)
 # Refresh the committed screenshots (docs/screenshots) by running the browser tests.
 screenshots: install
 	SVT_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/ui/test_ui_browser.py
+
+# Retrain the similarity step's reader (assistant/reader/) after the prototype bank changes
+# (about 4 minutes on 2 cores); tests/eval/test_train_reader.py says when it is stale.
+reader: $(STAMP)
+	$(BIN)/python -m eval.train_reader
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     collection: str = Field("svt_passages", min_length=3, description="Chroma collection name")
     embedding_model: str = Field("", description="sentence-transformers name or path")
     embedding_batch_size: int = Field(32, ge=1)
+    similarity_model: str = Field(
+        "svt-reader", description="model of the understanding step's similarity reading: svt-reader (the "
+        "fine-tuned reader shipped in assistant/reader/), a reader directory, or any sentence-transformers path")
     llm: str | None = Field(None, description="optional LangChain chat model, e.g. ollama:llama3")
     llm_base_url: str | None = None
     llm_api_key: str | None = None

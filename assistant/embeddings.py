@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -10,12 +11,54 @@ from langchain_core.embeddings import Embeddings
 from assistant.config import get_settings
 
 
+# The similarity step's reader (assistant/understand.py): the shipped model with its top layers
+# replaced by ones fine-tuned on the prototype bank (eval/train_reader.py). Only those layers are
+# stored, in float16, so the repository carries megabytes rather than the whole model.
+READER = "svt-reader"
+READER_DIR = Path(__file__).resolve().parent / "reader"
+READER_WEIGHTS_NAME, READER_MANIFEST_NAME = "top_layers.safetensors", "reader.yaml"
+
+
 @lru_cache(maxsize=4)
 def load_model(name_or_path: str):
-    """Load a SentenceTransformer on the CPU (cached per name; never downloads: HF_HUB_OFFLINE=1)."""
+    """Load a SentenceTransformer on the CPU (cached per name; never downloads: HF_HUB_OFFLINE=1).
+
+    `READER` (or a directory holding a reader's weights) loads the base model with the reader's
+    fine-tuned layers in place.
+    """
     from sentence_transformers import SentenceTransformer
 
+    reader_dir = READER_DIR if name_or_path == READER else Path(name_or_path)
+    if (reader_dir / READER_WEIGHTS_NAME).is_file():
+        return _load_reader(reader_dir)
     return SentenceTransformer(name_or_path, device="cpu")
+
+
+def _load_reader(directory: Path):
+    from safetensors.torch import load_file
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.config import default_embedding_model
+
+    model = SentenceTransformer(default_embedding_model(), device="cpu")  # its own copy, not the cached base
+    layers = {name: tensor.float() for name, tensor in load_file(str(directory / READER_WEIGHTS_NAME)).items()}
+    result = model[0].auto_model.load_state_dict(layers, strict=False)
+    if result.unexpected_keys:
+        raise ValueError(f"{directory / READER_WEIGHTS_NAME} does not fit the base model: {result.unexpected_keys[:3]}")
+    model.eval()
+    return model
+
+
+def model_id(name_or_path: str) -> str:
+    """A name that changes when the model's weights do (for caches keyed by model): the reader's
+    carries the digest of its weights."""
+    reader_dir = READER_DIR if name_or_path == READER else Path(name_or_path)
+    weights = reader_dir / READER_WEIGHTS_NAME
+    if weights.is_file():
+        import hashlib
+
+        return f"{READER}:{hashlib.sha256(weights.read_bytes()).hexdigest()[:16]}"
+    return name_or_path
 
 
 # (model, text) -> vector. Passages are re-embedded when a store is rebuilt or a second store

@@ -23,3 +23,12 @@ def test_the_bank_for_a_round_leaves_out_exactly_that_rounds_phrases():
         kept = {s for by_value in facts.values() for v in by_value.values() for s in v}
         others = {r["text"] for r in rows if writing_round(r["case"]) != round_no}
         assert not (set(own) - others) & kept
+
+
+def test_the_bank_for_a_round_leaves_out_that_rounds_neutral_pieces():
+    mined = yaml.safe_load(U.GOLD_PROTOTYPES_PATH.read_text(encoding="utf-8"))["neutral"]
+    hand = yaml.safe_load(U.PROTOTYPES_PATH.read_text(encoding="utf-8"))["neutral"]
+    own = [r["text"] for r in mined if writing_round(r["case"]) == "round 9"]
+    assert own
+    _, neutral = _bank_without("round 9")
+    assert len(neutral) == len(hand) + len(mined) - len(own)
