@@ -31,11 +31,8 @@ def test_report_has_every_key(result):
 # their threshold on the test split are expected failures (non-strict) with the measured figure
 # and the part that causes it; the whole-gate test below stays until they are fixed.
 KNOWN_BELOW = {
-    "route_accuracy": "measured 0.892 on test, 770 cases (dev 0.97+): 585/658 (0.889) on the cases of run 6 and "
-                      "102/112 (0.911) on the new test halves of rounds 19 and 24-26 "
-                      "(eval/gold/results/test_run_2026-11-25_9.json)",
-    "paraphrase_consistency": "measured 0.807 on test, 83 groups (60/74 earlier, 7/9 new): one misread wording "
-                              "splits its group (eval/gold/results/test_run_2026-11-25_9.json)",
+    "paraphrase_consistency": "measured 0.864 on test, 88 groups (73/83 earlier, 3/5 new): one misread wording "
+                              "splits its group (eval/gold/results/test_run_2026-11-25_10.json)",
 }
 
 
@@ -46,7 +43,7 @@ def test_threshold(result, key, request):
     assert result[key] is not None and result[key] >= runner.THRESHOLDS[key], f"{key} = {result[key]}"
 
 
-@pytest.mark.xfail(strict=False, reason="route accuracy and paraphrase consistency are below threshold (see KNOWN_BELOW)")
+@pytest.mark.xfail(strict=False, reason="paraphrase consistency is below threshold (see KNOWN_BELOW)")
 def test_quality_gate(result):
     failures = runner.gate(result)
     assert not failures, "quality gate failed:\n" + "\n".join(failures)
