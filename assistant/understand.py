@@ -1062,7 +1062,7 @@ def _prototypes() -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
     return facts, tuple(neutral)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)  # per model: the reader and the base model (and None, the reader, for callers that omit it)
 def _prototype_vectors(model: str | None = None) -> tuple[dict[str, dict[Any, np.ndarray]], np.ndarray]:
     """Unit vectors of every prototype sentence, per fact value, and of the neutral sentences, by
     `model` (default: the reader, settings.similarity_model)."""
@@ -1224,9 +1224,8 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
     for model, weight in _similarity_models():
         classes, scores = _class_scores(segments, model, k)
         sims = weight * scores if sims is None else sims + weight * scores
-    protos, _ = _prototype_vectors()
     out: dict[str, list[tuple[float, float, Any]]] = {}
-    for fact, by_value in protos.items():
+    for fact in dict.fromkeys(f for f, _ in classes if f is not None):
         rows = []
         idx = [k for k, (f, _) in enumerate(classes) if f == fact]
         for i in range(len(segments)):
@@ -1288,7 +1287,7 @@ def _similarity_note(fact: str, fv: FactValue) -> str:
     from assistant.embeddings import embed
 
     texts, _ = _prototypes()
-    vectors, _ = _prototype_vectors()
+    vectors, _ = _prototype_vectors(get_settings().similarity_model)
     examples, matrix = texts.get(fact, {}).get(fv.value), vectors.get(fact, {}).get(fv.value)
     nearest = ""
     if examples and matrix is not None and len(matrix):
