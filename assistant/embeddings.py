@@ -28,23 +28,29 @@ def load_model(name_or_path: str):
     """
     from sentence_transformers import SentenceTransformer
 
-    reader_dir = READER_DIR if name_or_path == READER else Path(name_or_path)
-    if (reader_dir / READER_WEIGHTS_NAME).is_file():
-        return _load_reader(reader_dir)
+    weights = _reader_weights(name_or_path)
+    if weights:
+        return _load_reader(weights)
     return SentenceTransformer(name_or_path, device="cpu")
 
 
-def _load_reader(directory: Path):
+def _reader_weights(name_or_path: str) -> Path | None:
+    """The reader's weights file when `name_or_path` names a reader (READER or a reader directory)."""
+    weights = (READER_DIR if name_or_path == READER else Path(name_or_path)) / READER_WEIGHTS_NAME
+    return weights if weights.is_file() else None
+
+
+def _load_reader(weights: Path):
     from safetensors.torch import load_file
     from sentence_transformers import SentenceTransformer
 
     from assistant.config import default_embedding_model
 
     model = SentenceTransformer(default_embedding_model(), device="cpu")  # its own copy, not the cached base
-    layers = {name: tensor.float() for name, tensor in load_file(str(directory / READER_WEIGHTS_NAME)).items()}
+    layers = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
     result = model[0].auto_model.load_state_dict(layers, strict=False)
     if result.unexpected_keys:
-        raise ValueError(f"{directory / READER_WEIGHTS_NAME} does not fit the base model: {result.unexpected_keys[:3]}")
+        raise ValueError(f"{weights} does not fit the base model: {result.unexpected_keys[:3]}")
     model.eval()
     return model
 
@@ -52,9 +58,8 @@ def _load_reader(directory: Path):
 def model_id(name_or_path: str) -> str:
     """A name that changes when the model's weights do (for caches keyed by model): the reader's
     carries the digest of its weights."""
-    reader_dir = READER_DIR if name_or_path == READER else Path(name_or_path)
-    weights = reader_dir / READER_WEIGHTS_NAME
-    if weights.is_file():
+    weights = _reader_weights(name_or_path)
+    if weights:
         import hashlib
 
         return f"{READER}:{hashlib.sha256(weights.read_bytes()).hexdigest()[:16]}"
