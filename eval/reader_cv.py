@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from eval.gold_split import GOLD_PATH
+from eval.round_cv import bank_without
 from eval.runner import writing_round
 from eval.score_holdout import read_route, tally
 
@@ -44,29 +45,16 @@ def folds(cases: list[dict[str, Any]]) -> list[frozenset[str]]:
     return [frozenset(r for i, r in enumerate(rounds) if i % 4 == k) for k in range(4)]
 
 
-def _bank_without(held: frozenset[str]) -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
-    from assistant import understand as U
-
-    data = yaml.safe_load(U.PROTOTYPES_PATH.read_text(encoding="utf-8"))
-    mined = yaml.safe_load(U.GOLD_PROTOTYPES_PATH.read_text(encoding="utf-8")) or {}
-    facts = {f: {v: list(s) for v, s in by_value.items()} for f, by_value in data["facts"].items()}
-    for fact, by_value in (mined.get("facts") or {}).items():
-        for value, rows in by_value.items():
-            facts.setdefault(fact, {}).setdefault(value, []).extend(r["text"] for r in rows if writing_round(r["case"]) not in held)
-    neutral = list(data.get("neutral") or ()) + [r["text"] for r in mined.get("neutral") or ()
-                                                 if writing_round(r["case"]) not in held]
-    return facts, tuple(neutral)
-
-
 def _reader_without(held: frozenset[str], k: int) -> Path:
     from safetensors.torch import save_file
 
     from assistant.embeddings import READER_WEIGHTS_NAME
     from eval import train_reader as T
 
-    out = CACHE / f"fold{k}-{T.digest(T.bank_pairs(held))}"
+    pairs = T.bank_pairs(held)
+    out = CACHE / f"fold{k}-{T.digest(pairs)}"
     if not (out / READER_WEIGHTS_NAME).is_file():
-        weights = T.train(T.bank_pairs(held), T.TrainSettings(), log=lambda _: None)
+        weights = T.train(pairs, T.TrainSettings(), log=lambda _: None)
         out.mkdir(parents=True, exist_ok=True)
         save_file({n: w.half().contiguous() for n, w in weights.items()}, str(out / READER_WEIGHTS_NAME))
     return out
@@ -79,7 +67,7 @@ def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int) -> dict[
 
     fold_cases = [c for c in cases if writing_round(c["id"]) in held]
     reader = _reader_without(held, k)
-    bank = _bank_without(held)
+    bank = bank_without(held)
     settings = get_settings()
     saved = (U._prototypes, U.SIMILARITY_READER_WEIGHT, U.SIMILARITY_THRESHOLD, settings.similarity_model)
     out = {}

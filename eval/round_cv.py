@@ -25,18 +25,19 @@ from eval.runner import writing_round
 from eval.score_holdout import read_route, tally
 
 
-def _bank_without(round_no: str) -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
+def bank_without(held: frozenset[str]) -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
+    """The similarity bank less the phrases and neutral pieces mined from the `held` writing rounds."""
     from assistant import understand as U
 
     data = yaml.safe_load(U.PROTOTYPES_PATH.read_text(encoding="utf-8"))
-    bank = yaml.safe_load(U.GOLD_PROTOTYPES_PATH.read_text(encoding="utf-8")) or {}
-    mined, mined_neutral = bank.get("facts") or {}, bank.get("neutral") or ()
+    mined = yaml.safe_load(U.GOLD_PROTOTYPES_PATH.read_text(encoding="utf-8")) or {}
     facts = {f: {v: list(s) for v, s in by_value.items()} for f, by_value in data["facts"].items()}
-    for fact, by_value in mined.items():
+    for fact, by_value in (mined.get("facts") or {}).items():
         for value, rows in by_value.items():
             facts.setdefault(fact, {}).setdefault(value, []).extend(
-                r["text"] for r in rows if writing_round(r["case"]) != round_no)
-    neutral = list(data.get("neutral") or ()) + [r["text"] for r in mined_neutral if writing_round(r["case"]) != round_no]
+                r["text"] for r in rows if writing_round(r["case"]) not in held)
+    neutral = list(data.get("neutral") or ()) + [r["text"] for r in mined.get("neutral") or ()
+                                                 if writing_round(r["case"]) not in held]
     return facts, tuple(neutral)
 
 
@@ -63,7 +64,7 @@ def run(cases: list[dict]) -> dict:
     U._cached_embeddings = embed_once  # type: ignore[assignment]
     try:
         for round_no in by_round:
-            bank = _bank_without(round_no)
+            bank = bank_without(frozenset({round_no}))
             U._prototypes = lambda bank=bank: bank  # type: ignore[assignment]
             U._prototype_vectors.cache_clear()
             for c in by_round[round_no]:

@@ -1,9 +1,10 @@
-"""eval/reader_cv.py: the four folds of writing rounds and the bank each fold is read with."""
+"""eval/reader_cv.py: the four folds of writing rounds, and the bank a fold of several rounds is read with."""
 
 import yaml
 
 from assistant import understand as U
-from eval.reader_cv import _bank_without, folds
+from eval.reader_cv import folds
+from eval.round_cv import bank_without
 from eval.runner import writing_round
 
 
@@ -18,7 +19,7 @@ def test_the_folds_partition_the_rounds():
 def test_a_folds_bank_leaves_out_its_rounds_phrases_and_neutral_pieces():
     mined = yaml.safe_load(U.GOLD_PROTOTYPES_PATH.read_text(encoding="utf-8"))
     held = frozenset({"round 9", "round 13"})
-    facts, neutral = _bank_without(held)
+    facts, neutral = bank_without(held)
     own = {r["text"] for by_value in mined["facts"].values() for rows in by_value.values() for r in rows
            if writing_round(r["case"]) in held}
     others = {r["text"] for by_value in mined["facts"].values() for rows in by_value.values() for r in rows
