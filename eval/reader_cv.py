@@ -7,7 +7,10 @@ are read with a reader trained, and a bank mined (phrases and neutral pieces), W
 rounds, under several settings of the similarity step. Lexicon patterns were tuned on dev and are
 not held out, as in round_cv.
 
-    python -m eval.reader_cv [FOLD ...]     # about 6 minutes per fold on 2 cores (one training each)
+    python -m eval.reader_cv [FOLD ...] [--settings I,J] [-v]   # about 6 minutes per fold on 2 cores
+
+`--settings` keeps only those rows of SETTINGS (0-based; e.g. `--settings 0,3` for the base model
+and the shipped mean of the two); `-v` prints every miss as `fold setting id gold got`.
 
 Prints routes right and paraphrase consistency per fold and setting. The sixth session chose the
 mean of the two models at 0.62 with it (docs/eval.md). Readers are kept in .svt/reader_cv/ so a
@@ -60,8 +63,9 @@ def _reader_without(held: frozenset[str], k: int) -> Path:
     return out
 
 
-def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int) -> dict[str, dict]:
-    """Routes of the fold's cases under each of SETTINGS."""
+def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int,
+             settings_rows: tuple[tuple[str, bool, float, float], ...] = SETTINGS) -> dict[str, dict]:
+    """Routes of the fold's cases under each of `settings_rows` (tally, plus `got`: id -> route)."""
     from assistant import understand as U
     from assistant.config import get_settings
 
@@ -73,11 +77,12 @@ def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int) -> dict[
     out = {}
     try:
         U._prototypes = lambda: bank  # type: ignore[assignment]
-        for name, use_reader, weight, threshold in SETTINGS:
+        for name, use_reader, weight, threshold in settings_rows:
             settings.similarity_model = str(reader) if use_reader else settings.embedding_model
             U.SIMILARITY_READER_WEIGHT, U.SIMILARITY_THRESHOLD = weight, threshold
             U._prototype_vectors.cache_clear()
-            out[name] = tally(fold_cases, {c["id"]: read_route(c["question"]) for c in fold_cases})
+            got = {c["id"]: read_route(c["question"]) for c in fold_cases}
+            out[name] = tally(fold_cases, got) | {"got": got}
     finally:
         U._prototypes, U.SIMILARITY_READER_WEIGHT, U.SIMILARITY_THRESHOLD, settings.similarity_model = saved  # type: ignore[assignment]
         U._prototype_vectors.cache_clear()
@@ -85,14 +90,26 @@ def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int) -> dict[
 
 
 def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m eval.reader_cv")
+    parser.add_argument("folds", nargs="*", type=int)
+    parser.add_argument("--settings", help="comma-separated rows of SETTINGS (0-based)")
+    parser.add_argument("-v", action="store_true", help="print every miss")
+    args = parser.parse_args(argv)
+    rows = tuple(SETTINGS[int(i)] for i in args.settings.split(",")) if args.settings else SETTINGS
     cases = [c for c in yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
              if c["split"] == "dev" and c.get("route")]
+    gold = {c["id"]: c["route"] for c in cases}
     all_folds = folds(cases)
-    chosen = [int(a) for a in argv] or range(len(all_folds))
-    for k in chosen:
-        for name, r in run_fold(cases, all_folds[k], k).items():
+    for k in args.folds or range(len(all_folds)):
+        for name, r in run_fold(cases, all_folds[k], k, rows).items():
             print(f"fold {k}  {name:<24} routes {r['right']}/{r['cases']}  paraphrase "
                   f"{r['paraphrase_consistency']:.3f} over {r['groups']} groups", flush=True)
+            if args.v:
+                for cid, got in r["got"].items():
+                    if got != gold[cid]:
+                        print(f"  miss fold {k} [{name}] {cid} {gold[cid]} -> {got}", flush=True)
 
 
 if __name__ == "__main__":
