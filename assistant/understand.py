@@ -1192,11 +1192,13 @@ def _similarity_models() -> list[tuple[str, float]]:
 
 
 def _class_scores(segments: list[tuple[tuple[int, int], str]], model: str,
-                  k: int | None = None) -> tuple[list[tuple[str | None, Any]], np.ndarray]:
-    """Every class (fact, value; the neutral set last, as (None, None)) and its score per segment by `model`."""
+                  k: int | None = None, vecs: np.ndarray | None = None) -> tuple[list[tuple[str | None, Any]], np.ndarray]:
+    """Every class (fact, value; the neutral set last, as (None, None)) and its score per segment by
+    `model` (`vecs`: the segments' embeddings by `model`, when the caller already has them)."""
     from assistant.embeddings import embed
 
-    vecs = embed([s[1] for s in segments], model)
+    if vecs is None:
+        vecs = embed([s[1] for s in segments], model)
     protos, neutral = _prototype_vectors(model)
     classes: list[tuple[str | None, Any]] = []
     best_rows: list[np.ndarray] = []
@@ -1220,9 +1222,14 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
     """
     if not segments:
         return {}
+    from assistant.embeddings import embed_models
+
+    models = _similarity_models()
+    # the reader and the base model share their lower layers: embed_models runs them once per piece
+    vectors = embed_models([s[1] for s in segments], [model for model, _ in models])
     sims = None
-    for model, weight in _similarity_models():
-        classes, scores = _class_scores(segments, model, k)
+    for (model, weight), vecs in zip(models, vectors):
+        classes, scores = _class_scores(segments, model, k, vecs)
         sims = weight * scores if sims is None else sims + weight * scores
     out: dict[str, list[tuple[float, float, Any]]] = {}
     for fact in dict.fromkeys(f for f, _ in classes if f is not None):
