@@ -88,13 +88,19 @@ def embed(texts: list[str], model: str | None = None, batch_size: int | None = N
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        if len(_CACHE) + len(todo) > _CACHE_LIMIT:
-            _CACHE.clear()
-        for text, vector in zip(todo, np.asarray(vectors, dtype=np.float32)):
-            _CACHE[(name, text)] = vector
+        _remember([((name, text), vector) for text, vector in zip(todo, np.asarray(vectors, dtype=np.float32))])
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     return np.stack([_CACHE[(name, t)] for t in texts])
+
+
+def _remember(items: list[tuple[tuple[str, str], np.ndarray]]) -> None:
+    """Put (model, text) -> vector pairs in the cache (emptied first when they would overflow it);
+    a vector already cached stays as it was."""
+    if len(_CACHE) + len(items) > _CACHE_LIMIT:
+        _CACHE.clear()
+    for key, vector in items:
+        _CACHE.setdefault(key, vector)
 
 
 # --- a reader and its base model in one pass of their shared lower layers -----------------------
@@ -112,21 +118,14 @@ def embed_models(texts: list[str], models: list[str | None], batch_size: int | N
     and lower encoder layers are computed once and only the two top stacks run separately."""
     settings = get_settings()
     names = [m or settings.embedding_model for m in models]
-    pair = None
     if len(set(names)) == 2:
         a, b = dict.fromkeys(names)
-        pair = (a, b) if shared_layers(a, b) else (b, a) if shared_layers(b, a) else None
-    if pair:
-        reader, base = pair
-        todo = sorted({t for t in texts if (reader, t) not in _CACHE or (base, t) not in _CACHE})
+        reader, base = (a, b) if shared_layers(a, b) else (b, a)
+        shared = shared_layers(reader, base)  # cached: 0 when neither is the other's reader
+        todo = sorted({t for t in texts if (reader, t) not in _CACHE or (base, t) not in _CACHE}) if shared else []
         if todo:
-            reader_vecs, base_vecs = _embed_shared(todo, reader, base, shared_layers(reader, base),
-                                                   batch_size or settings.embedding_batch_size)
-            if len(_CACHE) + 2 * len(todo) > _CACHE_LIMIT:
-                _CACHE.clear()
-            for text, rv, bv in zip(todo, reader_vecs, base_vecs):
-                _CACHE.setdefault((reader, text), rv)  # a vector already cached stays as it was
-                _CACHE.setdefault((base, text), bv)
+            reader_vecs, base_vecs = _embed_shared(todo, reader, base, shared, batch_size or settings.embedding_batch_size)
+            _remember([((reader, t), v) for t, v in zip(todo, reader_vecs)] + [((base, t), v) for t, v in zip(todo, base_vecs)])
     return [embed(texts, name, batch_size) for name in names]
 
 
