@@ -30,14 +30,17 @@ from eval.round_cv import bank_without
 from eval.runner import writing_round
 from eval.score_holdout import read_route, tally
 
-# (name, use the reader, reader weight, threshold); the base model's rows keep the hand-written and
-# mined neutral sets as the shipped bank does
-SETTINGS: tuple[tuple[str, bool, float, float], ...] = (
-    ("base model, 0.57", False, 0.0, 0.57),
-    ("reader alone, 0.65", True, 1.0, 0.65),
-    ("reader alone, 0.70", True, 1.0, 0.70),
-    ("mean of the two, 0.62", True, 0.5, 0.62),
-    ("mean of the two, 0.67", True, 0.5, 0.67),
+# (name, use the reader, reader weight, threshold, other constants of assistant.understand); the
+# base model's rows keep the hand-written and mined neutral sets as the shipped bank does
+Setting = tuple[str, bool, float, float, dict[str, Any]]
+SETTINGS: tuple[Setting, ...] = (
+    ("base model, 0.57", False, 0.0, 0.57, {}),
+    ("reader alone, 0.65", True, 1.0, 0.65, {}),
+    ("reader alone, 0.70", True, 1.0, 0.70, {}),
+    ("mean of the two, 0.62", True, 0.5, 0.62, {}),
+    ("mean of the two, 0.67", True, 0.5, 0.67, {}),
+    ("mean, margin vs class", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "class"}),
+    ("mean, margin vs side", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side"}),
 )
 CACHE = Path(".svt") / "reader_cv"
 
@@ -64,7 +67,7 @@ def _reader_without(held: frozenset[str], k: int) -> Path:
 
 
 def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int,
-             settings_rows: tuple[tuple[str, bool, float, float], ...] = SETTINGS) -> dict[str, dict]:
+             settings_rows: tuple[Setting, ...] = SETTINGS) -> dict[str, dict]:
     """Routes of the fold's cases under each of `settings_rows` (tally, plus `got`: id -> route)."""
     from assistant import understand as U
     from assistant.config import get_settings
@@ -77,11 +80,18 @@ def run_fold(cases: list[dict[str, Any]], held: frozenset[str], k: int,
     out = {}
     try:
         U._prototypes = lambda: bank  # type: ignore[assignment]
-        for name, use_reader, weight, threshold in settings_rows:
+        for name, use_reader, weight, threshold, extra in settings_rows:
             settings.similarity_model = str(reader) if use_reader else settings.embedding_model
             U.SIMILARITY_READER_WEIGHT, U.SIMILARITY_THRESHOLD = weight, threshold
+            before = {key: getattr(U, key) for key in extra}
+            for key, value in extra.items():
+                setattr(U, key, value)
             U._prototype_vectors.cache_clear()
-            got = {c["id"]: read_route(c["question"]) for c in fold_cases}
+            try:
+                got = {c["id"]: read_route(c["question"]) for c in fold_cases}
+            finally:
+                for key, value in before.items():
+                    setattr(U, key, value)
             out[name] = tally(fold_cases, got) | {"got": got}
     finally:
         U._prototypes, U.SIMILARITY_READER_WEIGHT, U.SIMILARITY_THRESHOLD, settings.similarity_model = saved  # type: ignore[assignment]

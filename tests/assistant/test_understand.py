@@ -498,6 +498,22 @@ def test_deterministic():
         ("The library courier contract ends in May, roughly 90k a year. whats the best way to re-procure it", "recommendation"),
         ("Street lighting maintenance, current contract ends 31/03/2028. Need a procurement route recommendation for cabinet.", "recommendation"),
         ("How do councils usually procure street lighting maintenance?", "information"),
+        # the passive, "an X thing or a Y thing", a bare request for a recommendation, and two
+        # quoted views put to us, all for the officer's own service
+        ("Our cemetery grounds contract ends in June, £60k a year. How should it be procured?", "recommendation"),
+        ("The toolkit is new to me. What does it say about how our day centre contract should be commissioned?", "recommendation"),
+        ("Would our youth club contract be a competition sort of thing or a collaboration one?", "recommendation"),
+        ("Home adaptations service, £900k a year, contract ends in May. Route recommendation please.", "recommendation"),
+        ("Finance says tender the cafe contract, the ward members say work with the community group. Who's right?", "recommendation"),
+        ("Coastal wall repairs, about £2.1m of works. What route?", "recommendation"),
+        ("What does the toolkit say about competition?", "information"),
+        ("The pool cleaning contract ends in May, about £70k a year. How will the council choose who gets it next?", "recommendation"),
+        ("We'd use the county's stationery framework for this unless you think otherwise. Anything to check?", "recommendation"),
+        ("Grounds maintenance, £400k a year, ends March. Open proc or CFP?", "recommendation"),
+        ("Our minibus operator folded on Friday. Can they just hand the routes to the next firm or must it be tendered?", "recommendation"),
+        ("wat route shd we use for the cafe contract? about 50k a year", "recommendation"),
+        ("We're re-letting the parks cafe concession next spring, about £30k a year. What's the process?", "recommendation"),
+        ("How do councils choose who runs a leisure contract?", "information"),
     ],
 )
 def test_intent(question, intent):
