@@ -550,6 +550,16 @@ def _sentence_term(text: str, start: int, end: int) -> int | None:
     return terms.pop() if len(terms) == 1 else None
 
 
+# a bare "4k" followed by words that are not money words ("4k odd old sodium heads going LED")
+_BARE_COUNT = re.compile(r"\s*(?:odd |or so |-?ish |plus |\+ )?(?!(?:a|an|per|pa|p\.a|pounds?|gbp|quid|budget|contract|"
+                         r"value|worth|deal|spend|annual|annually|each|every|over|for|of|in|to|from|and|or|total|pot|fund|funding|"
+                         r"envelope|allocation|job|scheme|programme|project|service|works|package|lot|cost|costs|"
+                         r"saving|savings|uplift|increase|cut|overspend|underspend|subsidy|sum|investment|payment|fees?|"
+                         r"income|turnover|agreement|concession|refurb\w*|build|grant|year|yr|month|contribution|"
+                         r"capital|revenue|tender|procurement|framework|call-?off|spend|bill|price|rate|target|"
+                         r"overall|max|maximum|min|minimum|approx|including|inc|ex|exc|excluding|vat|plus|odd|ish|or)\b)[a-z]{3,}\b", re.I)
+_MONEY_CUE_BEFORE = re.compile(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
+                               r"price|pay|paying|fee|~|c\.|funding|grant|pot|envelope|£)\W*$")
 _COUNTED = re.compile(r"\s*(?:meals|tonnes|tons|people|visits|hours|users|homes|households|residents|calls|sessions|trips|"
                       r"journeys|nights|places|pupils|children|patients|members|items|miles|km|units|staff|beds|cases|"
                       r"referrals|tests|inspections|bins|properties|trees|vehicles|passengers|letters|copies|words|"
@@ -582,6 +592,9 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
             continue
         if not pound and not unit and _COUNTED.match(text[m.end():]):
             continue  # "~9k meals a day", "12k tonnes": a count, not money
+        if not pound and not unit and _BARE_COUNT.match(text[m.end():]) and not _MONEY_CUE_BEFORE.search(
+                text[max(0, m.start() - 30):m.start()].lower()):
+            continue  # "4k odd old sodium heads": a count of things, with no money word before it
         before = re.split(r"[.?!]", text[max(0, m.start() - 60):m.start()].lower())[-1]
         if "threshold" in before and not re.search(r"(?:worth|valued|budget)", before[-30:]):
             continue  # "is the threshold £5,193,000?" names a threshold, not this contract

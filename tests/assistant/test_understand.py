@@ -55,6 +55,10 @@ def values(u) -> dict:
         ("£50k a year, and it started 3 years ago", 50_000),
         ("£50k a year; options of 2 years or 4 years", 50_000),  # two terms: none is applied
         ("we spend 2m a year on it", 2_000_000),
+        # a bare "k" before a money word, or after one, is still money
+        ("a 45k contract", 45_000),
+        ("the 300k pot for the scheme", 300_000),
+        ("budget is 60k odd", 60_000),
     ],
 )
 def test_money_is_parsed(text, expected):
@@ -65,7 +69,7 @@ def test_money_is_parsed(text, expected):
 
 @pytest.mark.parametrize("text", ["we have 3,000 tonnes of salt", "ten people", "Is the threshold £5,193,000?", "set it to 10",
                                   "the storm collapsed a 20m section of the flood wall", "~9k meals/day, standards fixed",
-                                  "about 12k tonnes a year"])
+                                  "about 12k tonnes a year", "4k odd old sodium heads going LED", "4.2k LED lanterns, output spec set"])
 def test_not_money(text):
     assert _parse_money(text) is None
 
@@ -170,6 +174,16 @@ def test_what_used_to_happen_is_not_a_condition_of_this_commission(text):
     ("The last tender knocked £400k off and we'll set out every standard in a detailed spec.", "value_delivery", "clear_specification"),
 ])
 def test_the_present_after_a_past_cue_is_still_read(text, fact, value):
+    assert values(lex(text)).get(fact) == value
+
+
+@pytest.mark.parametrize("text, fact, value", [
+    ("Salt bags for the depots: purely a price game between the usual merchants.", "suitability_test", "track_record_and_price"),
+    ("Forty lamp columns to replace and every detail is specced already.", "value_delivery", "clear_specification"),
+    ("Gully cleaning on the A-roads: the job is straightforward, same as any year.", "outputs", "clearly_defined"),
+    ("Home care for the 12 clients, same visits and times as before.", "value_delivery", "clear_specification"),
+])
+def test_plain_competition_wording_is_read(text, fact, value):
     assert values(lex(text)).get(fact) == value
 
 
