@@ -187,6 +187,16 @@ def test_plain_competition_wording_is_read(text, fact, value):
     assert values(lex(text)).get(fact) == value
 
 
+@pytest.mark.parametrize("text, fact", [
+    ("We have tried the off-the-shelf programmes and none of them worked. We want to build something new with a partner.", "outputs"),
+    ("In the last three tenders we chose on lowest price and it went badly.", "suitability_test"),
+    ("Every time we have run the standard six-week course with a fixed spec, nobody came.", "value_delivery"),
+    ("Our members are sick of being pitted against each other every three years.", "incentive"),
+])
+def test_what_was_tried_or_is_rejected_is_not_read(text, fact):
+    assert fact not in values(lex(text))
+
+
 def test_a_past_cue_inside_a_relative_clause_dates_only_that_clause():
     u = lex("As a parent who sat on the last panel, what matters is a provider whose values fit with ours.")
     assert values(u).get("suitability_test") == "capability_and_values"
