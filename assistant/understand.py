@@ -17,8 +17,8 @@ reference date always give the same Understanding. It combines
    the yes/no facts; assistant/prototypes_gold.yaml: phrases mined from the gold dev cases) and
    with neutral sentences (hand-written, and pieces of dev messages that describe no condition). A piece sets a fact only when its nearest class
    is a value of that fact, with a score (mean of its SIMILARITY_TOP_K best cosines) >=
-   SIMILARITY_THRESHOLD, and beats every other class (the
-   other value, every other fact's values, the neutral set) by >= SIMILARITY_MARGIN; and only
+   SIMILARITY_THRESHOLD, and beats every class of the other side and the neutral set by >=
+   SIMILARITY_MARGIN (SIMILARITY_MARGIN_AGAINST); and only
    when it brings a side of the table the rest of the message does not (SIMILARITY_NEW_SIDE_ONLY);
 3. parsers for money ("£300k", "300,000 pounds", "1.2m", "£2 million", "£180k a year for 3
    years") and dates ("1 April 2026", "June 2026", "next April"), tied to procurement wording.
@@ -556,8 +556,8 @@ _BARE_COUNT = re.compile(r"\s*(?:odd |or so |-?ish |plus |\+ )?(?!(?:a|an|per|pa
                          r"envelope|allocation|job|scheme|programme|project|service|works|package|lot|cost|costs|"
                          r"saving|savings|uplift|increase|cut|overspend|underspend|subsidy|sum|investment|payment|fees?|"
                          r"income|turnover|agreement|concession|refurb\w*|build|grant|year|yr|month|contribution|"
-                         r"capital|revenue|tender|procurement|framework|call-?off|spend|bill|price|rate|target|"
-                         r"overall|max|maximum|min|minimum|approx|including|inc|ex|exc|excluding|vat|plus|odd|ish|or)\b)[a-z]{3,}\b", re.I)
+                         r"capital|revenue|tender|procurement|framework|call-?off|bill|price|rate|target|"
+                         r"overall|max|maximum|min|minimum|approx|including|inc|ex|exc|excluding|vat|plus|odd|ish)\b)[a-z]{3,}\b", re.I)
 _MONEY_CUE_BEFORE = re.compile(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
                                r"price|pay|paying|fee|~|c\.|funding|grant|pot|envelope|£)\W*$")
 _COUNTED = re.compile(r"\s*(?:meals|tonnes|tons|people|visits|hours|users|homes|households|residents|calls|sessions|trips|"
@@ -1259,9 +1259,10 @@ def _similarity_scores(segments: list[tuple[tuple[int, int], str]],
                        k: int | None = None) -> dict[str, list[tuple[float, float, Any]]]:
     """Per fact, per segment: (best cosine of its best value, margin, that value).
 
-    The margin is over EVERY other class: the other value of the same fact, every value of every
-    other fact, and the neutral sentences. So a segment can only ever set the one fact whose
-    prototype is its nearest neighbour (a negative margin means another class is nearer).
+    A segment can only ever set the one fact whose prototype is its nearest neighbour: for any other
+    class the margin is negative (another class is nearer). For the nearest class, the margin is
+    over every other class, or, with SIMILARITY_MARGIN_AGAINST "side", over the other side's
+    classes and the neutral sentences only.
     """
     if not segments:
         return {}

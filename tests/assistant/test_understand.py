@@ -675,6 +675,27 @@ def test_similarity_only_adds_a_side_the_message_does_not_already_have(monkeypat
     assert got["interests"].value == "converge"  # a new side: kept
 
 
+@pytest.mark.parametrize("against, expected_margin", [("class", 0.02), ("side", 0.20)])
+def test_similarity_margin_is_measured_against_the_other_side(monkeypatch, against, expected_margin):
+    """A piece nearest to one collaboration row and close to another collaboration row still says
+    which side it is on: with "side" its margin is over the competition classes and the neutral set."""
+    import assistant.embeddings as E
+    import assistant.understand as U
+
+    classes = [("multiple_providers_coordinate", True), ("value_for_money", "open_book"),
+               ("value_for_money", "competitive_tension"), (None, None)]
+    scores = np.array([[0.70], [0.68], [0.50], [0.45]])  # classes x one segment
+    monkeypatch.setattr(U, "_similarity_models", lambda: [("stub", 1.0)])
+    monkeypatch.setattr(E, "embed_models", lambda texts, models: [np.zeros((len(texts), 4))])
+    monkeypatch.setattr(U, "_class_scores", lambda segments, model, k=None, vecs=None: (classes, scores))
+    monkeypatch.setattr(U, "SIMILARITY_MARGIN_AGAINST", against)
+    out = U._similarity_scores([((0, 10), "one team, costs open to all")])
+    s1, margin, value = out["multiple_providers_coordinate"][0]
+    assert (s1, value) == (0.70, True) and margin == pytest.approx(expected_margin)
+    # a class that is not the piece's nearest keeps a negative margin either way
+    assert out["value_for_money"][0][1] < 0
+
+
 def test_similarity_never_reads_a_value_against_the_words_polarity():
     from assistant.understand import _against_polarity
 
