@@ -558,8 +558,11 @@ _BARE_COUNT = re.compile(r"\s*(?:odd |or so |-?ish |plus |\+ )?(?!(?:a|an|per|pa
                          r"income|turnover|agreement|concession|refurb\w*|build|grant|year|yr|month|contribution|"
                          r"capital|revenue|tender|procurement|framework|call-?off|bill|price|rate|target|"
                          r"overall|max|maximum|min|minimum|approx|including|inc|ex|exc|excluding|vat|plus|odd|ish)\b)[a-z]{3,}\b", re.I)
-_MONEY_CUE_BEFORE = re.compile(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
-                               r"price|pay|paying|fee|~|c\.|funding|grant|pot|envelope|£)\W*$")
+# words that make the amount right after them money ("budget 1.2m", "about 45k"), for a bare amount
+_MONEY_WORDS_BEFORE = (r"worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
+                       r"price|pay|paying|fee|~|c\.")
+_MONEY_WORD_BEFORE = re.compile(r"(?:" + _MONEY_WORDS_BEFORE + r")\W*$")  # what a bare "1.2m" needs
+_MONEY_CUE_BEFORE = re.compile(r"(?:" + _MONEY_WORDS_BEFORE + r"|funding|grant|pot|envelope|£)\W*$")  # a bare "4k"
 _COUNTED = re.compile(r"\s*(?:meals|tonnes|tons|people|visits|hours|users|homes|households|residents|calls|sessions|trips|"
                       r"journeys|nights|places|pupils|children|patients|members|items|miles|km|units|staff|beds|cases|"
                       r"referrals|tests|inspections|bins|properties|trees|vehicles|passengers|letters|copies|words|"
@@ -585,8 +588,7 @@ def _parse_money(text: str) -> tuple[float, tuple[int, int]] | None:
             continue
         if not pound and not unit and mult and mult.lower() == "m" and (
                 re.match(r"\s*(?:metres|meters)", text[m.end():])
-                or not re.search(r"(?:worth|value|valued|budget|about|around|roughly|approx|total|contract|spend|costs?|"
-                                 r"price|pay|paying|fee|~|c\.)\W*$", text[max(0, m.start() - 30):m.start()].lower())):
+                or not _MONEY_WORD_BEFORE.search(text[max(0, m.start() - 30):m.start()].lower())):
             continue  # "a 20m section of wall" is a length; a bare "1.2m" needs a money word before it
         if value < 1000:  # "£5" or "10" set by someone is not a contract value
             continue
