@@ -7,6 +7,7 @@ before anything is changed for it, then joins the gold set through eval/gold_spl
 
 from __future__ import annotations
 
+import argparse
 import collections
 import datetime as dt
 import sys
@@ -51,7 +52,12 @@ def score(cases: list[dict]) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    r = score(yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")))
+    parser = argparse.ArgumentParser(prog="python -m eval.score_holdout", description=__doc__.split("\n")[0])
+    parser.add_argument("round", type=Path, help="a hold-out round, e.g. eval/gold/holdout/round36.yaml")
+    args = parser.parse_args(argv)
+    if not args.round.is_file():
+        parser.error(f"no such file: {args.round}")
+    r = score(yaml.safe_load(args.round.read_text(encoding="utf-8")))
     print(f"routes {r['right']}/{r['cases']} ({r['route_accuracy']:.3f}), paraphrase consistency "
           f"{r['paraphrase_consistency']:.3f} over {r['groups']} groups; misses {r['misses']}")
 
