@@ -865,6 +865,7 @@ _BARE_OPTION = re.compile(
 # another way?": the officer puts a choice between options for their own case
 _OFFERS_CHOICE = re.compile(
     r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan (?:we|they|you|the council) just\b|\band how\b|,? or how\b|"
+    r"\bif (?:so|not|yes),? (?:how|what|which)\b|"
     r"\bor is there (?:another|a better|an alternative|any other|a different) (?:way|option|route)\b|"
     r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b",
     re.I,
@@ -898,8 +899,22 @@ _PASSIVE_HOW = (r"how (?:" + _PASSIVE_SUBJECT + r" (?:should|ought to|could|woul
 # "a competition thing or a collaboration thing", "competition-type or collaborative"
 _SIDE_OR_SIDE = (r"\b(?:competition|competitive|collaboration|collaborative)(?:[- ][a-z]+){0,2} or (?:an? |the )?"
                  r"(?:competition|competitive|collaboration|collaborative)\b")
+# "do we tender this, or go down the collaborative route?", "whether to go out to tender or do something
+# more partnership-y": competing and collaborating set against each other in one sentence
+_COMPETE_WORD = r"(?:tender\w*|competition|competitive|compete|go(?:ing)? (?:out )?to market)"
+_COLLABORATE_WORD = r"(?:collaborat\w*|partnership\w*|partnering|co-?produc\w*|co-?design\w*)"
+_TENDER_OR_PARTNER = (r"\b" + _COMPETE_WORD + r"\b[^.?!;]{0,40}?\bor\b[^.?!;]{0,40}?\b" + _COLLABORATE_WORD + r"|\b"
+                      + _COLLABORATE_WORD + r"\b[^.?!;]{0,40}?\bor\b[^.?!;]{0,40}?\b" + _COMPETE_WORD + r"\b")
+# "what's the right model?", "whats the procurement route for ...": the route of the officer's own case
+# (an adjective or "procurement" is needed, so "what is the open procedure?" stays a question)
+_WHATS_THE_ROUTE = (r"\bwhat(?:'s| is| would be| should be) (?:our|the|my|your) (?:(?:best|right|correct|proper|"
+                    r"(?:most )?appropriate|recommended|sensible|ideal|best-fit) (?:(?:procurement|commissioning|legal|"
+                    r"contracting|tendering) )?|(?:procurement|commissioning|contracting|tendering) )"
+                    r"(?:route|model|procedure|approach|option|way forward)\b")
+# "is this one for the collaborative approach?"
+_WHICH_WAY_FOR_IT = r"\bis (?:this|it|that) (?:one )?for (?:the |a )?(?:collaborat\w*|competiti\w*|competition|tender\w*|partnership)\b"
 _ROUTE_REQUEST = re.compile(
-    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|"
+    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|" + _TENDER_OR_PARTNER + "|" + _WHATS_THE_ROUTE + "|" + _WHICH_WAY_FOR_IT + "|"
     r"\brecommendation (?:please|pls|plz|needed|wanted)\b|\b(?:route|model|procurement|commissioning) recommendation\b|"
     # how the council will choose who runs it, a route for re-procuring it, a framework call-off
     # "unless you think otherwise": the officer's own case put to us
@@ -1021,7 +1036,7 @@ _INFO_ASK = re.compile(
     re.I,
 )
 _EXPLICIT_ROUTE = re.compile(
-    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|"
+    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|" + _TENDER_OR_PARTNER + "|" + _WHATS_THE_ROUTE + "|" + _WHICH_WAY_FOR_IT + "|"
     r"(?:which|what) (?:route|model|models|procedure)\b|competition or collaboration|collaboration or competition|"
     r"collab or comp|comp or collab|what (?:do|would) you (?:recommend|suggest)|"
     r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure)|"

@@ -541,6 +541,16 @@ def test_deterministic():
         ("wat route shd we use for the cafe contract? about 50k a year", "recommendation"),
         ("We're re-letting the parks cafe concession next spring, about £30k a year. What's the process?", "recommendation"),
         ("How do councils choose who runs a leisure contract?", "information"),
+        # tendering set against partnering in one sentence, "what's the right model?", "and if so how?",
+        # "is this one for the collaborative approach?"; the named procedure itself stays a question
+        ("Day centre budget £300k from April. Do we tender it, or go down the partnership route?", "recommendation"),
+        ("Not sure whether to go out to tender or do something more collaborative for the lunch club.", "recommendation"),
+        ("A tool for carers that doesn't exist yet, £400k. What's the right model?", "recommendation"),
+        ("whats the procurment route for the pest control contract? 95k", "recommendation"),
+        ("The depot roof is ours and the tenants' group would co-own the solar. Do we have to tender this, and if so how?", "recommendation"),
+        ("Museum collections care contract, £75k a year. Is this one for the collaborative approach?", "recommendation"),
+        ("What is the competitive flexible procedure?", "information"),
+        ("What's the procurement threshold for works?", "information"),
     ],
 )
 def test_intent(question, intent):
