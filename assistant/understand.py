@@ -380,9 +380,15 @@ def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bo
     return any(t.endswith("n't") for t in toks) if "n't" in cues else False
 
 
+# "we won't know the final design until we've built prototypes": not knowing yet is not a refusal
+_NOT_KNOWING = re.compile(r"\b(?:won't|will not|wouldn't|would not) (?:yet |really |fully )?(?:know|be (?:sure|certain|clear|able to say)|"
+                          r"find out|understand|see)\b")
+
+
 def _refused(before: str, refusals: list[str], match: str = "") -> bool:
     """A refusal cue before a match; it reaches past a comma into a participle that continues the
     refused action ("I don't want the usual 60-page spec, scoring them on price")."""
+    before = _NOT_KNOWING.sub("yet to learn", before)
     if _cue_before(before, refusals, 10):
         return True
     head, _, last = before.rpartition(" , ")

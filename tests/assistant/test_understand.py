@@ -187,6 +187,11 @@ def test_what_was_tried_or_is_rejected_is_not_read(text, fact):
     assert fact not in values(lex(text))
 
 
+def test_not_knowing_yet_is_not_a_refusal():
+    assert values(lex("We won't know the final design until we've built and tested prototypes.")).get("needs_development") is True
+    assert values(lex("We won't be paying for prototypes.")).get("needs_development") is not True
+
+
 def test_a_past_cue_inside_a_relative_clause_dates_only_that_clause():
     u = lex("As a parent who sat on the last panel, what matters is a provider whose values fit with ours.")
     assert values(u).get("suitability_test") == "capability_and_values"
