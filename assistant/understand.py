@@ -207,6 +207,21 @@ def _blank_html(text: str) -> str:
     return _HTML_ENTITY.sub(lambda m: " " * len(m.group(0)), text)
 
 
+_SUFFIXES = ("ing", "ed", "es", "s", "ers", "er", "ly", "ment", "ments", "ness")
+
+
+def _inflects_a_known_word(token: str, known: frozenset[str]) -> bool:
+    """Whether `token` is a known word plus an inflection ("conveying": "convey" + "ing"); the
+    vocabulary lists few inflected forms, and such a word is not a misspelling of a lexicon word
+    ("conveying" is not "convening")."""
+    for suffix in _SUFFIXES:
+        stem = token[:-len(suffix)]
+        if token.endswith(suffix) and len(stem) >= 3 and (
+                stem in known or stem + "e" in known or (len(stem) > 3 and stem[-1] == stem[-2] and stem[:-1] in known)):
+            return True
+    return False
+
+
 def _correct(token: str) -> str:
     lex = _lexicon()
     typos = lex.get("typos", {})
@@ -215,7 +230,7 @@ def _correct(token: str) -> str:
     if len(token) < 5 or not token.isalpha():
         return token
     known = _known_words()
-    if not known or token in known:
+    if not known or token in known or _inflects_a_known_word(token, known):
         return token
     match = difflib.get_close_matches(token, lex["vocabulary"], n=1, cutoff=0.85)
     return match[0] if match else token

@@ -478,6 +478,22 @@ def test_typos_lower_case_and_shouting():
     assert u.intent == "recommendation" and values(u)["interests"] == "converge"
 
 
+@pytest.mark.parametrize("word, read_as", [
+    ("conveying", "conveying"),  # convey + ing is a word, not a misspelt "convening"
+    ("tendering", "tendering"),
+    ("convenning", "convening"),
+    ("comissioning", "commissioning"),
+])
+def test_spelling_correction_leaves_inflected_words_alone(word, read_as):
+    from assistant.understand import _correct
+
+    assert _correct(word) == read_as
+
+
+def test_conveying_the_deceased_is_not_convening():
+    assert "authority_role" not in values(lex("Our contractor for conveying the deceased went into administration."))
+
+
 def test_html_is_ignored_and_spans_still_index_the_original():
     q = "<p>We are a <b>unitary council</b>.</p><p>We don't know exactly what will work.</p>"
     u = lex(q)
