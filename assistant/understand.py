@@ -1193,8 +1193,9 @@ _SUBCLAUSE = re.compile(r" [,;] | (?:and|because|so that|so|while|whereas|which|
 
 
 # a clause that opens as a question, "?" or not ("whats the best way to buy that"); "what we'd
-# really like is ..." opens a statement
-_QUESTION_START = re.compile(r"(?:what(?! (?:we|we'd|we're|i|i'd|they|the council|residents|people|members)\b)|what's|whats|how|which|why|"
+# really like is ...", "what families get is already pinned down" open a statement
+_QUESTION_START = re.compile(r"(?:what(?! (?:we|we'd|we're|i|i'd|they|the council|residents|people|members)\b)"
+                             r"(?!(?: (?!is\b|are\b)[a-z'-]+){1,4} (?:is|are|was|were) )|what's|whats|how|which|why|"
                              r"can we|could we|should we|do we|is there|are there|any) ")
 
 

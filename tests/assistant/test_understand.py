@@ -807,3 +807,15 @@ def test_split_rule_holds():
     test, _ = load("test")
     assert len(dev) + len(test) >= 200
     assert not {i["id"] for i in dev} & {i["id"] for i in test}
+
+
+@pytest.mark.parametrize("text, read", [
+    ("What families get is already pinned down, six sessions each.", True),  # a free relative: a statement
+    ("What we'd really like is a partner who shares our aims.", True),
+    ("whats the best way to buy the new vans for the depot", False),  # a question without its "?"
+    ("what route would suit the new day service for older people", False),
+])
+def test_a_clause_opening_with_what_is_read_only_when_it_is_a_statement(text, read):
+    from assistant.understand import statement_pieces
+
+    assert bool(statement_pieces(text)) is read
