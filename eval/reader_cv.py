@@ -41,6 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     ("mean of the two, 0.67", True, 0.5, 0.67, {}),
     ("mean, margin vs class", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "class"}),
     ("mean, margin vs side", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side"}),
+    ("side margin, other 0.58", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.58}),
+    ("side margin, other 0.55", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.55}),
 )
 CACHE = Path(".svt") / "reader_cv"
 

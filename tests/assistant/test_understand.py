@@ -161,6 +161,7 @@ def test_the_role_turned_down_in_less_as_x_more_as_y_sets_nothing():
     "Last time it was an open tender on lowest price; we're not doing that again.",
     "Until 2024 we bought it as seven contracts, each a lowest-price tender, winner takes all.",
     "I'm used to evaluating on price and quality.",
+    "From 2018 to 2024 the work went to the lowest-price bidder.",
 ])
 def test_what_used_to_happen_is_not_a_condition_of_this_commission(text):
     u = lex(text)
@@ -318,6 +319,8 @@ def test_the_law_says_so_is_a_reason_not_a_mention():
     ("The wetland planting is experimental.", "outputs", "emergent_uncertain"),
     ("Nothing like the service we have in mind exists in the county.", "needs_development", True),
     ("More footfall for one trader means more for all of them.", "value_nature", "generative"),
+    ("I'd pick the partner because of its values.", "suitability_test", "capability_and_values"),
+    ("They'd hold the cottages so they're affordable for local people for good.", "community_assets", True),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
     assert values(lex(text)).get(fact) == value
@@ -819,3 +822,10 @@ def test_a_clause_opening_with_what_is_read_only_when_it_is_a_statement(text, re
     from assistant.understand import statement_pieces
 
     assert bool(statement_pieces(text)) is read
+
+
+@pytest.mark.parametrize("use_similarity", [False, True])
+def test_a_co_operative_council_is_the_commissioner_not_a_co_op_provider(use_similarity):
+    q = "As a Co-operative Council we are proud members of CCIN and want social value in everything we buy."
+    assert "cooperative_provider" not in understand(q, now=NOW, use_similarity=use_similarity).facts
+    assert values(lex("We'd like the staff to run it as a co-operative.")).get("cooperative_provider") is True
