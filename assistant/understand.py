@@ -121,7 +121,10 @@ SIMILARITY_READER_WEIGHT = 0.5
 SIMILARITY_MARGIN_AGAINST = "side"
 # The threshold for a similarity reading on the OTHER side of the table from what the lexicon
 # already read (None: SIMILARITY_THRESHOLD). On the test split the commonest miss is a mixed
-# situation read as one-sided (29 of 189 in run 12, against 10 one-sided read as mixed).
+# situation read as one-sided (29 of 189 in run 12, against 10 one-sided read as mixed), so a looser
+# threshold for a second side was tried. Ninth session, four-fold reader CV on dev (eval.reader_cv,
+# settings 6-8): routes 1,451 (off) / 1,444 (0.58) / 1,440 (0.55) of 1,478, groups 170 / 172 / 169
+# of 176: it turned more one-sided cases mixed than it found mixed ones, so it stays off.
 SIMILARITY_OTHER_SIDE_THRESHOLD: float | None = None
 
 DIMENSIONS = (
