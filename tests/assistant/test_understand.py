@@ -162,6 +162,7 @@ def test_the_role_turned_down_in_less_as_x_more_as_y_sets_nothing():
     "Until 2024 we bought it as seven contracts, each a lowest-price tender, winner takes all.",
     "I'm used to evaluating on price and quality.",
     "From 2018 to 2024 the work went to the lowest-price bidder.",
+    "I've seen too many providers who win on the lowest price and then vanish.",
 ])
 def test_what_used_to_happen_is_not_a_condition_of_this_commission(text):
     u = lex(text)
@@ -321,6 +322,9 @@ def test_the_law_says_so_is_a_reason_not_a_mention():
     ("More footfall for one trader means more for all of them.", "value_nature", "generative"),
     ("I'd pick the partner because of its values.", "suitability_test", "capability_and_values"),
     ("They'd hold the cottages so they're affordable for local people for good.", "community_assets", True),
+    ("sitting service is easy, get a few quotes in", "value_for_money", "competitive_tension"),
+    ("For the sitting hours, let providers compete so the price is sharp.", "value_for_money", "competitive_tension"),
+    ("The checks are easy: 600 a year against a set checklist.", "value_delivery", "clear_specification"),
 ])
 def test_the_grammar_reads_a_settled_thing_as_a_competition_condition(text, fact, value):
     assert values(lex(text)).get(fact) == value
@@ -565,6 +569,8 @@ def test_deterministic():
         ("wat route shd we use for the cafe contract? about 50k a year", "recommendation"),
         ("We're re-letting the parks cafe concession next spring, about £30k a year. What's the process?", "recommendation"),
         ("How do councils choose who runs a leisure contract?", "information"),
+        ("The CCTV monitoring contract ends next March, about £600k over five years. Which way would you go this time?", "recommendation"),
+        ("Westmoor made their carers service an alliance, Eastfield went to open tender. Ours is £320k a year. Which one we should follow?", "recommendation"),
         # tendering set against partnering in one sentence, "what's the right model?", "and if so how?",
         # "is this one for the collaborative approach?"; the named procedure itself stays a question
         ("Day centre budget £300k from April. Do we tender it, or go down the partnership route?", "recommendation"),
