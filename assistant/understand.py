@@ -434,6 +434,11 @@ def _rejected_alternative(before: str) -> bool:
 _ASKED_OPTION = re.compile(r"\bwhether (?:we|the council|they|it|to) (?:ought|should|could|would|need|must|run|go|use|have|do|try)\b")
 
 
+# "do we have to get three quotes and take the lowest?": a question about a duty describes nothing
+_DUTY_ASKED = re.compile(r"\b(?:do|does|must|should|will|would) (?:we|i|they|the council|it|you) (?:still |really |always )?"
+                         r"(?:have|need|got) to\b|\bmust (?:we|i|they|the council)\b|\bare (?:we|they) (?:required|obliged) to\b")
+
+
 # "is this a market manager job or a convener one?": a question that offers options describes none
 _CHOICE_QUESTION = re.compile(r"(?:is|are|should|would|do|does|will) (?:this|it|that|we|they|the council)\b[^,;]*(?: ,)? or ")
 
@@ -525,7 +530,7 @@ def _lexicon_facts(original: str, norm: _Norm, clauses: list[tuple[int, int]],
                         continue
                     value = flipped
                 if pat.fact in SITUATION_FACTS and norm.text[cb:cb + 2] == " ?" and \
-                        (_ASKED_OPTION.search(_criteria(before)) or _CHOICE_QUESTION.match(clause)):
+                        (_ASKED_OPTION.search(_criteria(before)) or _CHOICE_QUESTION.match(clause) or _DUTY_ASKED.search(before)):
                     notes.append(f"only asked about, not used: '{norm.text[a:b]}'")
                     continue
                 if pat.fact in SITUATION_FACTS and _in_past(before):

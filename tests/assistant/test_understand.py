@@ -353,6 +353,16 @@ def test_an_option_said_not_to_be_needed_is_not_a_condition():
     assert "value_delivery" not in u.facts and not u.contested
 
 
+@pytest.mark.parametrize("question", [
+    "Do I have to get three quotes and take the lowest? Feels like the wrong tool.",
+    "Must we let them all compete on price?",
+])
+def test_a_duty_asked_about_is_not_a_condition(question):
+    u = lex(question)
+    assert "value_for_money" not in u.facts and "suitability_test" not in u.facts
+    assert any(n.startswith("only asked about, not used") for n in u.notes)
+
+
 def test_an_option_asked_about_with_whether_is_not_a_condition_however_far_its_words_come():
     q = "Could the panel advise whether we ought to run an open grant round in which the groups compete against each other?"
     u = lex(q)
