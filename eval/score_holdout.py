@@ -1,7 +1,8 @@
 """Score a hold-out round (eval/gold/holdout/*.yaml) on routes only: understanding + rules, no retrieval.
 
 `python -m eval.score_holdout eval/gold/holdout/round16.yaml` prints routes right, paraphrase groups
-answered with one route, and the misses as (gold, got) counts. A hold-out round is scored once,
+answered with one route, and the misses as (gold, got) counts; `--split dev` reads the gold set's dev
+recommendation cases the same way (about 3 minutes on 2 cores). A hold-out round is scored once,
 before anything is changed for it, then joins the gold set through eval/gold_split.py.
 """
 
@@ -51,13 +52,25 @@ def score(cases: list[dict]) -> dict:
     return tally(cases, {c["id"]: read_route(c["question"]) for c in cases})
 
 
+def split_cases(split: str) -> list[dict]:
+    """The recommendation cases of one split of the gold set (eval/gold/gold.yaml)."""
+    from eval.gold_split import GOLD_PATH
+
+    cases = yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
+    return [c for c in cases if c.get("split") == split and c["kind"] == "recommendation"]
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.score_holdout", description=__doc__.split("\n")[0])
-    parser.add_argument("round", type=Path, help="a hold-out round, e.g. eval/gold/holdout/round36.yaml")
+    parser.add_argument("round", type=Path, nargs="?", help="a hold-out round, e.g. eval/gold/holdout/round36.yaml")
+    parser.add_argument("--split", choices=("dev",), help="read the gold set's dev recommendation cases instead "
+                        "(the test split is read only by `svt eval`, once per session)")
     args = parser.parse_args(argv)
-    if not args.round.is_file():
+    if (args.round is None) == (args.split is None):
+        parser.error("give a round file or --split dev")
+    if args.round is not None and not args.round.is_file():
         parser.error(f"no such file: {args.round}")
-    r = score(yaml.safe_load(args.round.read_text(encoding="utf-8")))
+    r = score(split_cases(args.split) if args.split else yaml.safe_load(args.round.read_text(encoding="utf-8")))
     print(f"routes {r['right']}/{r['cases']} ({r['route_accuracy']:.3f}), paraphrase consistency "
           f"{r['paraphrase_consistency']:.3f} over {r['groups']} groups; misses {r['misses']}")
 

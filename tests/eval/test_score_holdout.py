@@ -28,3 +28,20 @@ def test_missing_round_file_is_a_usage_error_not_a_traceback(tmp_path, capsys):
         main([str(tmp_path / "round99.yaml")])
     assert exit_.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_round_or_the_dev_split_but_not_both(capsys):
+    with pytest.raises(SystemExit):
+        main([])
+    with pytest.raises(SystemExit):
+        main(["eval/gold/holdout/round28.yaml", "--split", "dev"])
+    with pytest.raises(SystemExit):
+        main(["--split", "test"])  # the test split is read by `svt eval` only
+    assert "round file or --split dev" in capsys.readouterr().err
+
+
+def test_split_cases_are_the_dev_recommendation_cases():
+    from eval.score_holdout import split_cases
+
+    cases = split_cases("dev")
+    assert cases and all(c["split"] == "dev" and c["kind"] == "recommendation" for c in cases)
