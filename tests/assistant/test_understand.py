@@ -740,6 +740,24 @@ def test_similarity_margin_is_measured_against_the_other_side(monkeypatch, again
     assert out["value_for_money"][0][1] < 0
 
 
+@pytest.mark.parametrize("other_side, sides_read, read", [
+    (None, frozenset({"collaboration"}), False),  # off: the usual threshold (0.62) applies
+    (0.58, frozenset({"collaboration"}), True),  # the other side of what the lexicon read
+    (0.58, frozenset({"competition"}), False),  # the same side: the usual threshold
+    (0.58, frozenset(), False),  # nothing read yet: the usual threshold
+])
+def test_the_other_side_threshold_applies_only_to_a_side_not_yet_read(monkeypatch, other_side, sides_read, read):
+    import assistant.understand as U
+
+    q = "The depot needs forty new vans of one standard model."
+    monkeypatch.setattr(U, "SIMILARITY_OTHER_SIDE_THRESHOLD", other_side)
+    monkeypatch.setattr(U, "_segments", lambda *a, **k: [((0, len(q)), q)])
+    monkeypatch.setattr(U, "_similarity_scores", lambda segments, k=None: {"outputs": [(0.60, 0.10, "clearly_defined")]})
+    norm = U._Norm(q)
+    got = U._similarity_facts(q, norm, U._clauses(norm.text), [], set(), (), sides_read)
+    assert ("outputs" in got) is read
+
+
 def test_similarity_never_reads_a_value_against_the_words_polarity():
     from assistant.understand import _against_polarity
 
