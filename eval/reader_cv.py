@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     ("mean, margin vs side", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side"}),
     ("side margin, other 0.58", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.58}),
     ("side margin, other 0.55", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.55}),
+    # the reader without the hand-written lexicon's readings of the table's conditions
+    ("no lexicon conditions", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "LEXICON_READS_CONDITIONS": False}),
 )
 CACHE = Path(".svt") / "reader_cv"
 

@@ -864,3 +864,12 @@ def test_a_co_operative_council_is_the_commissioner_not_a_co_op_provider(use_sim
     q = "As a Co-operative Council we are proud members of CCIN and want social value in everything we buy."
     assert "cooperative_provider" not in understand(q, now=NOW, use_similarity=use_similarity).facts
     assert values(lex("We'd like the staff to run it as a co-operative.")).get("cooperative_provider") is True
+
+
+def test_the_lexicon_can_be_kept_off_the_conditions_to_measure_the_reader_alone(monkeypatch):
+    import assistant.understand as U
+
+    q = "We know exactly what we need. It is a works contract. Which procedure?"
+    assert values(lex(q)) == {"contract_type": "works", "value_delivery": "clear_specification"}
+    monkeypatch.setattr(U, "LEXICON_READS_CONDITIONS", False)
+    assert values(lex(q)) == {"contract_type": "works"}  # legal context is still read
