@@ -129,7 +129,8 @@ SIMILARITY_OTHER_SIDE_THRESHOLD: float | None = None
 # Off only to measure what the reader carries alone (eval.reader_cv): the lexicon then reads legal
 # context (contract type, authority type, ...) but no condition of the table, and the similarity step
 # reads every condition. The lexicon is hand-written from dev misses, so it is the part of the
-# system a dev cross-validation cannot hold out.
+# system a dev cross-validation cannot hold out. Ninth session, four-fold reader CV on dev (settings
+# 6 and 9): routes 1,494 with the lexicon, 1,255 without, of 1,518; groups 174 / 116 of 180.
 LEXICON_READS_CONDITIONS = True
 
 DIMENSIONS = (
