@@ -952,8 +952,11 @@ _WHATS_THE_ROUTE = (r"\bwhat(?:'s| is| would be| should be) (?:our|the|my|your) 
                     r"(?:route|model|procedure|approach|option|way forward)\b")
 # "is this one for the collaborative approach?"
 _WHICH_WAY_FOR_IT = r"\bis (?:this|it|that) (?:one )?for (?:the |a )?(?:collaborat\w*|competiti\w*|competition|tender\w*|partnership)\b"
+# the route requests that are explicit enough to stand even beside a question about the toolkit or
+# the law (_EXPLICIT_ROUTE) as well as in _ROUTE_REQUEST
+_NAMED_ROUTE_ASKS = "|".join((_PASSIVE_HOW, _SIDE_OR_SIDE, _TENDER_OR_PARTNER, _WHATS_THE_ROUTE, _WHICH_WAY_FOR_IT))
 _ROUTE_REQUEST = re.compile(
-    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|" + _TENDER_OR_PARTNER + "|" + _WHATS_THE_ROUTE + "|" + _WHICH_WAY_FOR_IT + "|"
+    _NAMED_ROUTE_ASKS + "|"
     r"\brecommendation (?:please|pls|plz|needed|wanted)\b|\b(?:route|model|procurement|commissioning) recommendation\b|"
     # how the council will choose who runs it, a route for re-procuring it, a framework call-off
     # "unless you think otherwise": the officer's own case put to us
@@ -1076,7 +1079,7 @@ _INFO_ASK = re.compile(
     re.I,
 )
 _EXPLICIT_ROUTE = re.compile(
-    _PASSIVE_HOW + "|" + _SIDE_OR_SIDE + "|" + _TENDER_OR_PARTNER + "|" + _WHATS_THE_ROUTE + "|" + _WHICH_WAY_FOR_IT + "|"
+    _NAMED_ROUTE_ASKS + "|"
     r"(?:which|what) (?:route|model|models|procedure)\b|competition or collaboration|collaboration or competition|"
     r"collab or comp|comp or collab|what (?:do|would) you (?:recommend|suggest)|"
     r"how (?:should|would|could|can) (?:we|the council|i) (?:commission|procure)|"
