@@ -132,6 +132,9 @@ SIMILARITY_OTHER_SIDE_THRESHOLD: float | None = None
 # system a dev cross-validation cannot hold out. Ninth session, four-fold reader CV on dev (settings
 # 6 and 9): routes 1,494 with the lexicon, 1,255 without, of 1,518; groups 174 / 116 of 180.
 LEXICON_READS_CONDITIONS = True
+# Readings of an arrangement the message replaces or rejects are dropped (_drop_replaced); off only
+# to measure it.
+REPLACED_NOT_COUNTED = True
 
 DIMENSIONS = (
     "interests", "value_delivery", "social_value_requirements", "suitability_test", "incentive",
@@ -1400,6 +1403,111 @@ def _similarity_facts(text: str, norm: _Norm, clauses: list[tuple[int, int]],
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# what the message replaces or rejects (the labelling rule: something that used to be true and is
+# being replaced, or that someone proposes and the writer turns down, is not counted)
+
+
+# A turn in the message from an arrangement to its replacement: a rejection ("I don't agree",
+# "members rejected option 1"), an ending ("that's being wound up", "we are not doing it again") or
+# the replacement itself ("for the replacement", "what we want now", "we're going back to ...").
+_REJECTION = (r"\b(?:rejected|ruled out|dropped|scrapped|ditched|binned|turned down|voted down|thrown out|threw out|"
+              r"abandoned|shelved|killed off)\b")
+_PIVOT = re.compile(
+    _REJECTION + r"|\b(?:i|we|members|they) (?:don't|do not|didn't|did not|can't|cannot|really don't) agree\b"
+    r"|\b(?:that|this|it)(?:'s| is| was| has been| will be) (?:being )?(?:wound up|scrapped|dropped|ending|finished|"
+    r"being replaced|coming to an end)\b"
+    r"|\b(?:not|never) (?:doing|going to do|repeating|having|buying) (?:it|that|this|them)(?: that way| like that)? again\b"
+    r"|\bnever again\b|\bnot (?:assuming|going to assume) [^.?!]{0,40}\bthe same way\b"
+    r"|\bfor the replacement\b|\bwe want the opposite\b|\bwhat (?:we|i|the council) (?:want|need)s? now\b"
+    r"|\b(?:we're|we are|the council is) going back to\b",
+    re.I,
+)
+_REJECTED_OBJECT = re.compile(
+    r"\b(?:the |that |this |their |our |any )?(?:(?P<option>option \w+|first option|second option)\b"
+    r"|(?:[a-z-]+ ){0,3}(?P<word>tender|competition|competitive|price-only|lowest[- ]price|partnership|"
+    r"partnering|collaborati\w+|co-design\w*|alliance|co-op\w*)\b)",
+    re.I,
+)
+_COMPETE_SIDE = re.compile(r"tender|competit|price", re.I)
+
+
+def _reading_spans(facts: dict[str, FactValue], contested: dict[str, list[FactValue]]) -> list[tuple[str, FactValue, str]]:
+    """(fact, reading, side) of every situation reading with a side and a span."""
+    out = [(f, fv, _side_of(f, fv.value)) for f, fv in facts.items()]
+    out += [(f, fv, _side_of(f, fv.value)) for f, fvs in contested.items() for fv in fvs]
+    return [(f, fv, side) for f, fv, side in out if side and fv.span]
+
+
+def _rejected_object_span(text: str, m: re.Match) -> tuple[int, int, str | None] | None:
+    """What a rejection names right after it ("dropped the tender idea", "rejected option 1"):
+    the span its readings sit in (an option's own passage) or the side its word names."""
+    obj = _REJECTED_OBJECT.match(text, m.end() + 1) if text[m.end():m.end() + 1] == " " else None
+    if not obj:
+        # "the tender idea has been dropped": the object comes first
+        before = text[max(0, m.start() - 60):m.start()]
+        obj = None
+        for cand in _REJECTED_OBJECT.finditer(before):
+            obj = cand
+        if obj is None or not obj.group("word"):
+            return None
+        return 0, m.start(), "competition" if _COMPETE_SIDE.search(obj.group("word")) else "collaboration"
+    if obj.group("option"):
+        name = re.escape(obj.group("option").lower())
+        first = re.search(r"\b" + name + r"\b", text[:m.start()].lower())
+        if not first:
+            return None
+        nxt = re.search(r"\boption\b", text[first.end():m.start()].lower())
+        return first.start(), first.end() + nxt.start() if nxt else m.start(), None
+    return 0, m.start(), "competition" if _COMPETE_SIDE.search(obj.group("word")) else "collaboration"
+
+
+def _drop_replaced(text: str, facts: dict[str, FactValue], contested: dict[str, list[FactValue]],
+                   notes: list[str]) -> tuple[dict[str, FactValue], dict[str, list[FactValue]]]:
+    """Drop the readings of an arrangement the message replaces or rejects.
+
+    Two shapes: a turn (`_PIVOT`) with one side read after it, and readings of the other side before
+    it ("we ran a loose partnering deal ... That's being wound up. For the replacement: a fixed
+    schedule, chosen on price"); or a rejection that names what it turns down ("they've dropped the
+    tender idea", "members rejected option 1") while the other side is still read somewhere.
+    """
+    readings = _reading_spans(facts, contested)
+    if len({side for _, _, side in readings}) < 2:
+        return facts, contested
+    drop: list[tuple[str, FactValue]] = []
+    for m in _PIVOT.finditer(text):
+        if not re.fullmatch(_REJECTION, m.group(0), re.I):
+            # a turn: what comes after it is the arrangement wanted, so a side read only before it goes
+            after = {side for _, fv, side in readings if fv.span[0] >= m.end()}
+            old = [(f, fv) for f, fv, side in readings if fv.span[1] <= m.start() and side not in after]
+            if len(after) == 1 and old:
+                drop = old
+                break
+        else:
+            # a rejection turns down what it names, wherever the wanted arrangement is described
+            named = _rejected_object_span(text, m)
+            if named:
+                a, b, side = named
+                hit = [(f, fv, s) for f, fv, s in readings if a <= fv.span[0] and fv.span[1] <= b and (side is None or s == side)]
+                kept = {s for f, fv, s in readings if (f, fv, s) not in hit}
+                if hit and kept and kept != {s for _, _, s in hit}:
+                    drop = [(f, fv) for f, fv, _ in hit]
+                    break
+    if not drop:
+        return facts, contested
+    gone = {id(fv) for _, fv in drop}
+    for f, fv in drop:
+        notes.append(f"not counted: \u201c{fv.evidence}\u201d ({f} = {fv.value}) describes an arrangement the message "
+                     "replaces or turns down")
+    facts = {f: fv for f, fv in facts.items() if id(fv) not in gone}
+    left = {f: [fv for fv in fvs if id(fv) not in gone] for f, fvs in contested.items()}
+    contested = {f: fvs for f, fvs in left.items() if len(fvs) > 1}
+    for f, fvs in left.items():
+        if len(fvs) == 1 and f not in facts:
+            facts[f] = fvs[0]  # one side of a contested row is left: it is that row's reading
+    return facts, contested
+
+
 def _similarity_note(fact: str, fv: FactValue) -> str:
     """An audit note for a fact read by similarity: the officer's words, the value, the score and
     the nearest example sentence of that value, so a reader can see why it was read."""
@@ -1511,6 +1619,8 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
             facts[fact] = fv
             notes.append(_similarity_note(fact, fv))
 
+    if REPLACED_NOT_COUNTED:
+        facts, contested = _drop_replaced(raw, facts, contested, notes)
     facts = {k: facts[k] for k in sorted(facts)}
     intent = _classify_intent(_fix_typos(clean_text if clean_text.strip() else text), facts, use_knn=use_similarity)
     if skip and not clean_text.strip():

@@ -873,3 +873,38 @@ def test_the_lexicon_can_be_kept_off_the_conditions_to_measure_the_reader_alone(
     assert values(lex(q)) == {"contract_type": "works", "value_delivery": "clear_specification"}
     monkeypatch.setattr(U, "LEXICON_READS_CONDITIONS", False)
     assert values(lex(q)) == {"contract_type": "works"}  # legal context is still read
+
+
+# --- what the message replaces or turns down -------------------------------------------------
+
+
+def _route(u) -> str:
+    from rules.engine import decide
+
+    return decide({k: v.value for k, v in u.facts.items()}, contested=list(u.contested)).route
+
+
+@pytest.mark.parametrize("question, route", [
+    # an ending, then the replacement: the old arrangement's readings go
+    ("Until last year the cafe ran under a loose partnering deal with open books and monthly workshops. That's being "
+     "wound up. For the replacement we want a fixed menu, set opening hours and the operator picked on price.", "competition"),
+    # a colleague's proposal the writer disagrees with
+    ("Our events team would like to co-design the festival stewarding with a local charity over time. I don't agree. "
+     "The rota, numbers and standards are fixed, so the cheapest compliant bid should win.", "competition"),
+    # a rejection that names what it turns down
+    ("Cabinet had two options. Option A: a straight tender, lowest price wins. Option B: the three local groups "
+     "work towards the same goals, costs shared openly. Cabinet rejected option A last night. Which route now?", "collaboration"),
+    ("A tender where the lowest price wins was dropped at committee. Instead the groups will work as one team with "
+     "open books. Route?", "collaboration"),
+    # a rejection of something with no reading of its own takes nothing from either side
+    ("We'll tender the cleaning on a fixed spec and lowest price. Members rejected a partnership for it. The befriending "
+     "service will be built up with local groups as we learn what works. Route?", "mixed"),
+    # two views reported, none turned down: both count
+    ("Finance want the lowest price from a straight tender; the ward members want a partner chosen on shared values. "
+     "Who's right?", "mixed"),
+])
+def test_an_arrangement_replaced_or_turned_down_is_not_counted(question, route):
+    u = lex(question)
+    assert _route(u) == route
+    dropped = [n for n in u.notes if n.startswith("not counted:")]
+    assert bool(dropped) == (route != "mixed")
