@@ -843,6 +843,8 @@ def _in_scope(text: str, facts: dict[str, FactValue]) -> bool:
         return False
     if situation or _DOMAIN_STRONG.search(text):
         return True
+    if re.search(_TENDER_OR_PARTNER, text, re.I):
+        return True  # "st cleansing contrct up march 27 ... compete or collab??": tendering set against partnering
     if _PERSONAL.search(text):
         return False
     # a weak term together with what is bought or its value ("the waste collection contract is
@@ -877,13 +879,17 @@ _OPTION_EVAL = re.compile(
     r"|\b" + _OPTION + r"\b[^.?!]{0,40}\bor\b[^.?!]{0,50}\?",
     re.I,
 )
+# "can we place them directly without a tender?": doing it one way rather than tendering, put to us
+_DIRECTLY_OR_WITHOUT = (r"\b(?:can|could|may) (?:we|they|the council|i) [a-z ]{0,30}?\b(?:directly|without (?:a |an |any |"
+                        r"going (?:out )?to )?(?:tender|competition|competitive process))\b")
 _OWN_CASE = re.compile(r"\b(?:we|we're|we've|we'd|we'll|our|us|the council)\b", re.I)
 _CHOICE = re.compile(
     r"\b(?:sensible|ok|okay|fine|alright|acceptable|reasonable|a good idea|wise|advisable|"
     r"possible|allowed|an option|feasible|doable|the way to go|right)\s*\?"
     r"|\bis it (?:ok|okay|fine|alright|acceptable|sensible|wise|better|best) (?:for us|to|if)\b"
     r"|\banything wrong with\b|\bis there (?:a|any) (?:case|reason|better way|alternative)\b"
-    r"|\b(?:can|could|do|should|shall) (?:we|they|the council) (?:just|simply)\b|\b(?:good|bad) idea\b|\bwhere do (?:we|i) (?:start|begin)\b"
+    r"|\b(?:can|could|do|should|shall) (?:we|they|the council) (?:just|simply)\b|"
+    + _DIRECTLY_OR_WITHOUT + r"|\b(?:good|bad) idea\b|\bwhere do (?:we|i) (?:start|begin)\b"
     r"|\bhow (?:would|should|could|do) you (?:commission|procure|approach|go about|do|run|handle|tackle|"
     r"buy|structure|set)\b",
     re.I,
@@ -909,7 +915,7 @@ _OFFERS_CHOICE = re.compile(
     r"\bor (?:do|would|will) (?:we|i) (?:have|need) to\b|\bcan (?:we|they|you|the council) just\b|\band how\b|,? or how\b|"
     r"\bif (?:so|not|yes),? (?:how|what|which)\b|"
     r"\bor is there (?:another|a better|an alternative|any other|a different) (?:way|option|route)\b|"
-    r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b",
+    r"\bor (?:can|could) (?:we|i|they) (?:go|award|give|use|call)\b|" + _DIRECTLY_OR_WITHOUT,
     re.I,
 )
 
@@ -944,9 +950,14 @@ _SIDE_OR_SIDE = (r"\b(?:competition|competitive|collaboration|collaborative)(?:[
 # "do we tender this, or go down the collaborative route?", "whether to go out to tender or do something
 # more partnership-y": competing and collaborating set against each other in one sentence
 _COMPETE_WORD = r"(?:tender\w*|competition|competitive|compete|go(?:ing)? (?:out )?to market)"
-_COLLABORATE_WORD = r"(?:collaborat\w*|partnership\w*|partnering|co-?produc\w*|co-?design\w*)"
-_TENDER_OR_PARTNER = (r"\b" + _COMPETE_WORD + r"\b[^.?!;]{0,40}?\bor\b[^.?!;]{0,40}?\b" + _COLLABORATE_WORD + r"|\b"
-                      + _COLLABORATE_WORD + r"\b[^.?!;]{0,40}?\bor\b[^.?!;]{0,40}?\b" + _COMPETE_WORD + r"\b")
+_COLLABORATE_WORD = r"(?:collaborat\w*|collab|partnership\w*|partnering|co-?produc\w*|co-?design\w*)"
+_SET_AGAINST = r"\b(?:or|rather than|instead of|versus|vs\.?)\b"
+_TENDER_OR_PARTNER = (r"\b" + _COMPETE_WORD + r"\b[^.?!;]{0,40}?" + _SET_AGAINST + r"[^.?!;]{0,40}?\b" + _COLLABORATE_WORD + r"|\b"
+                      + _COLLABORATE_WORD + r"\b[^.?!;]{0,40}?" + _SET_AGAINST + r"[^.?!;]{0,40}?\b" + _COMPETE_WORD + r"\b")
+# "Bursar says tender it, deputy head says partnership": two voices, each naming one way of doing it
+_VOICE = r"\b(?:says?|said|wants?|prefers?|favours?|is pushing for|are pushing for|argues? for|thinks?)\b"
+_TWO_VOICES = (_VOICE + r"[^.?!;]{0,20}?\b" + _COMPETE_WORD + r"\b[^.?!;]{0,60}?" + _VOICE + r"[^.?!;]{0,20}?\b" + _COLLABORATE_WORD
+               + r"|" + _VOICE + r"[^.?!;]{0,20}?\b" + _COLLABORATE_WORD + r"\b[^.?!;]{0,60}?" + _VOICE + r"[^.?!;]{0,20}?\b" + _COMPETE_WORD + r"\b")
 # "what's the right model?", "whats the procurement route for ...": the route of the officer's own case
 # (an adjective or "procurement" is needed, so "what is the open procedure?" stays a question)
 _WHATS_THE_ROUTE = (r"\bwhat(?:'s| is| would be| should be) (?:our|the|my|your) (?:(?:best|right|correct|proper|"
@@ -957,7 +968,7 @@ _WHATS_THE_ROUTE = (r"\bwhat(?:'s| is| would be| should be) (?:our|the|my|your) 
 _WHICH_WAY_FOR_IT = r"\bis (?:this|it|that) (?:one )?for (?:the |a )?(?:collaborat\w*|competiti\w*|competition|tender\w*|partnership)\b"
 # the route requests that are explicit enough to stand even beside a question about the toolkit or
 # the law (_EXPLICIT_ROUTE) as well as in _ROUTE_REQUEST
-_NAMED_ROUTE_ASKS = "|".join((_PASSIVE_HOW, _SIDE_OR_SIDE, _TENDER_OR_PARTNER, _WHATS_THE_ROUTE, _WHICH_WAY_FOR_IT))
+_NAMED_ROUTE_ASKS = "|".join((_PASSIVE_HOW, _SIDE_OR_SIDE, _TENDER_OR_PARTNER, _TWO_VOICES, _WHATS_THE_ROUTE, _WHICH_WAY_FOR_IT))
 _ROUTE_REQUEST = re.compile(
     _NAMED_ROUTE_ASKS + "|"
     r"\brecommendation (?:please|pls|plz|needed|wanted)\b|\b(?:route|model|procurement|commissioning) recommendation\b|"
@@ -989,6 +1000,7 @@ _ROUTE_REQUEST = re.compile(
     r"\badvi[cs]e\b|\bsuggestions?\s*\?|\bthoughts\b|\bviews\s*\?|\bguidance\s*\?|"
     r"what should we (?:be )?(?:weigh|consider|think)|anything (?:we|else) (?:should|to) (?:consider|think)|"
     r"which way (?:should|do|would|will|can) (?:we|they|i|the council|you) go|"
+    r"which way (?:we|they|i|the council) (?:should|ought to|could|would) (?:go|do|run|buy|commission|procure)\b|"
     r"\bwhich (?:one|option|approach|model|way)s? (?:should |would |do |shall )?(?:we|i|the council|they) (?:should |would )?(?:follow|choose|pick|go for|take|use)\b|what are (?:the|our|my|their|its|the council's) options|what would you say\s*\?|\bcompete (?:it |them |this )?or collaborate|\bcollaborate or compete|"
     r"what (?:do|should) (?:we|i) (?:need to |have to )?do (?:now|next)\s*\?|"
     r"the (?:right|best|correct|proper|appropriate|most appropriate|sensible) way to (?:do|buy|procure|commission|handle|approach|go about|run) (?:this|it|that)\b|"
@@ -1074,6 +1086,7 @@ _INFO_ASK = re.compile(
     r"statutory guidance|case stud\w*|procurement act|pa23|psr|provider selection regime)\b[^?]{0,80}?\b(?:say|says|mean|explain|define|treat|show|"
     r"assure|work|cover|describe)\b"
     r"|\bdoes the (?:toolkit|law|act|guidance|legislation) (?:explain|say|cover|define|describe)\b"
+    r"|\bwhat(?:'s|s| is) (?:the )?(?:toolkit|law|act|legislation|guidance) (?:say|says)\b"
     r"|\bwhat do (?:the )?case studies (?:say|show)\b"
     r"|\b(?:can|could) you (?:explain|summarise|summarize|outline|describe)\b|\bexplain (?:what|how)\b"
     r"|\btell me (?:how|what|about)\b|\b(?:are there|any) (?:any )?(?:case studies|examples)\b"
@@ -1622,7 +1635,9 @@ def understand(question: str, *, now: dt.date | None = None, use_similarity: boo
     if REPLACED_NOT_COUNTED:
         facts, contested = _drop_replaced(raw, facts, contested, notes)
     facts = {k: facts[k] for k in sorted(facts)}
-    intent = _classify_intent(_fix_typos(clean_text if clean_text.strip() else text), facts, use_knn=use_similarity)
+    # a row described both ways is still a described situation
+    described = {**{f: fvs[0] for f, fvs in contested.items()}, **facts}
+    intent = _classify_intent(_fix_typos(clean_text if clean_text.strip() else text), described, use_knn=use_similarity)
     if skip and not clean_text.strip():
         intent = "recommendation" if re.search(r"recommend|competition|collaboration|route", text, re.I) and \
             _DOMAIN.search(text) and not re.search(r"system prompt|my company", text, re.I) else "out_of_scope"
