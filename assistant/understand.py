@@ -398,12 +398,14 @@ def _criteria(text: str) -> str:
 _NEGATED_AFTER = re.compile(
     r"^ (?:[a-z-]+ ){0,2}(?:aren't|isn't|won't|wouldn't|don't|doesn't|can't|cannot|are not|is not|will not|would not|"
     r"do not|does not|never) (?:[a-z]+ )?(?:work|works|do|fit|suit|meet|cut it|good enough|accurate enough|"
-    r"enough|an option|right|suitable|available|exist|going to work)\b")
+    r"enough|an option|right|suitable|available|exist|going to work)\b"
+    r"|^ (?:[a-z-]+ ){0,2}(?:makes?|made) no sense\b|^ (?:[a-z-]+ ){0,2}(?:is|are|was|were) (?:pointless|no good|a waste)\b")
 
 
 def _cue_before(clause_text: str, cues: Iterable[str], window_tokens: int) -> bool:
     """A cue among the last `window_tokens` tokens before a match, not reaching past a comma."""
-    toks = clause_text.split(" , ")[-1].split()[-window_tokens:]
+    # "nobody's fighting for the money": a possessive or "is" ending leaves the cue itself
+    toks = [t[:-2] if t.endswith("'s") else t for t in clause_text.split(" , ")[-1].split()[-window_tokens:]]
     tail = " " + " ".join(toks) + " "
     for cue in cues:
         if f" {cue} " in tail:
@@ -982,7 +984,7 @@ _ROUTE_REQUEST = re.compile(
     r"(?:an? )?(?:open|cfp|competitive flexible|framework|call-?off|direct award|mini-?comp\w*)\b[^?.!]{0,25}\?|"
     r"(?:^|[.!?]\s+)(?:so )?(?:who(?:'s| is)|which (?:of (?:them|us|these|the two) )?is) right\s*\?|"
     r"which (?:route|model|models|procedure|approach|process|option|legal routes?)|"
-    r"(?:which|what) (?:kind|sort|type)s? of (?:[a-z-]+ )?(?:route|model|procedure|approach|process|arrangement)|"
+    r"(?:which|what) (?:kind|sort|type)s? of (?:[a-z-]+ )?(?:route|model|procedure|approach|process|arrangement|procurement)|"
     r"which (?:[a-z-]+ )(?:route|model|procedure|approach|process)\b|\b(?:fits|suits (?:us|this|that|it|best))\s*\?|"
     r"what (?:route|model|models|procedure|approach|process)\b|\broute\s*\?|\broute pls|"
     r"what route|what(?:'s| is) (?:our|the|my) (?:best |right )?route\b|(?:competition|competitive|compete|tender\w*|comp) (?:or|vs\.?|versus|v\.?) (?:collab\w*|something (?:else|different|collaborative))|"
@@ -1428,6 +1430,7 @@ _REJECTION = (r"\b(?:rejected|ruled out|dropped|scrapped|ditched|binned|turned d
               r"abandoned|shelved|killed off)\b")
 _PIVOT = re.compile(
     _REJECTION + r"|\b(?:i|we|members|they) (?:don't|do not|didn't|did not|can't|cannot|really don't) agree\b"
+    r"|\b(?:i|we)(?:'d| would| strongly| completely)? disagree\b"
     r"|\b(?:that|this|it)(?:'s| is| was| has been| will be) (?:being )?(?:wound up|scrapped|dropped|ending|finished|"
     r"being replaced|coming to an end)\b"
     r"|\b(?:not|never) (?:doing|going to do|repeating|having|buying) (?:it|that|this|them)(?: that way| like that)? again\b"

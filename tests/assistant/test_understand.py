@@ -925,3 +925,21 @@ def test_an_arrangement_replaced_or_turned_down_is_not_counted(question, route):
     assert _route(u) == route
     dropped = [n for n in u.notes if n.startswith("not counted:")]
     assert bool(dropped) == (route != "mixed")
+
+
+@pytest.mark.parametrize("question, fact", [
+    # a negation cue with "'s" ("nobody's") still negates
+    ("Nobody's working towards the same goals here.", "incentive"),
+    # "X makes no sense" turns X down, like "X won't work"
+    ("Pitting the providers against each other makes no sense.", "incentive"),
+    ("Making them compete against each other makes no sense.", "value_for_money"),
+])
+def test_negated_forms(question, fact):
+    assert fact not in values(lex(question))
+
+
+def test_a_disagreement_is_a_turn():
+    u = lex("> You said we should let the hostel contract on price per bed night. I'd disagree. The hostels and the "
+            "council all want the same result, so we would agree shared goals and adjust the service as we go. Route?")
+    assert _route(u) == "collaboration"
+    assert any(n.startswith("not counted:") for n in u.notes)
