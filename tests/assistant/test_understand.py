@@ -908,6 +908,8 @@ def _route(u) -> str:
     # a colleague's proposal the writer disagrees with
     ("Our events team would like to co-design the festival stewarding with a local charity over time. I don't agree. "
      "The rota, numbers and standards are fixed, so the cheapest compliant bid should win.", "competition"),
+    ("Housing would like to co-design the lettings service with a partner over time. We don\u2019t agree. Void turnarounds "
+     "are fixed at ten days, every step is written down, and the lowest compliant price should win.", "competition"),
     # a rejection that names what it turns down
     ("Cabinet had two options. Option A: a straight tender, lowest price wins. Option B: the three local groups "
      "work towards the same goals, costs shared openly. Cabinet rejected option A last night. Which route now?", "collaboration"),
