@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
     ("side margin, other 0.55", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.55}),
     # the reader without the hand-written lexicon's readings of the table's conditions
     ("no lexicon conditions", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "LEXICON_READS_CONDITIONS": False}),
+    # the looser threshold for a second side only where the message says it has two parts
+    ("two parts, other 0.58", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.58,
+                                                "SIMILARITY_OTHER_SIDE_NEEDS_TWO_PARTS": True}),
+    ("two parts, other 0.55", True, 0.5, 0.62, {"SIMILARITY_MARGIN_AGAINST": "side", "SIMILARITY_OTHER_SIDE_THRESHOLD": 0.55,
+                                                "SIMILARITY_OTHER_SIDE_NEEDS_TWO_PARTS": True}),
 )
 CACHE = Path(".svt") / "reader_cv"
 
