@@ -129,6 +129,9 @@ SIMILARITY_OTHER_SIDE_THRESHOLD: float | None = None
 # Whether that looser threshold applies only to a message that says it has two parts ("both",
 # "two elements", "(1) ... (2)", "alongside", "the other part", "a bit of both"): a second side is
 # likelier there (on dev, 146 of the 264 messages with such a cue are mixed, against 341 of 1,634).
+# Tenth session, four-fold reader CV on dev (eval.reader_cv, settings 6, 10, 11): routes 1,608 (off) /
+# 1,605 (0.58) / 1,604 (0.55) of 1,638, groups 186 / 186 / 185 of 193; fold 2 lost three routes, one-sided
+# messages that mention "both" read as mixed. So it stays off.
 SIMILARITY_OTHER_SIDE_NEEDS_TWO_PARTS = False
 _TWO_PARTS = re.compile(
     r"\bboth\b|\btwo (?:parts|elements|bits|halves|strands|sides|things|services|lots|pieces)\b|\b(?:part|lot|element) (?:1|one|a)\b|"

@@ -945,3 +945,12 @@ def test_a_disagreement_is_a_turn():
             "council all want the same result, so we would agree shared goals and adjust the service as we go. Route?")
     assert _route(u) == "collaboration"
     assert any(n.startswith("not counted:") for n in u.notes)
+
+
+@pytest.mark.parametrize("question", [
+    "The befriending groups will work as one team with open books. Before it was each group bidding against the "
+    "others on the lowest price.",
+    "Before, we had a fixed block contract where the lowest price won. Now the groups will work as one team with open books.",
+])
+def test_what_it_was_before_is_past_practice(question):
+    assert _route(lex(question)) == "collaboration"
