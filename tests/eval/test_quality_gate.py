@@ -31,8 +31,8 @@ def test_report_has_every_key(result):
 # their threshold on the test split are expected failures (non-strict) with the measured figure
 # and the part that causes it; the whole-gate test below stays until they are fixed.
 KNOWN_BELOW = {
-    "paraphrase_consistency": "measured 0.851 on test, 107 groups (85/98 earlier, 6/9 new): one misread wording "
-                              "splits its group (eval/gold/results/test_run_2026-12-07_13.json)",
+    "paraphrase_consistency": "measured 0.822 on test, 118 groups (91/107 earlier, 6/11 new): one misread wording "
+                              "splits its group (eval/gold/results/test_run_2026-12-07_14.json)",
 }
 
 
