@@ -595,18 +595,18 @@ def test_deterministic():
         # abbreviated "compete or collab", "which way they should ...", and placing directly
         ("Bridge painting, £1.1m of works. Is that over the threshold, so open competition rather than a partnership?",
          "recommendation"),
-        ("Head of finance says go to tender, the cabinet member says partnership. Lunch club, £90k. Thoughts welcome",
+        ("Head of finance says go to tender, the cabinet member says partnership. Lunch club, £90k. Help!",
          "recommendation"),
         ("grnds maint contrct ends sept, 300k/yr. compete or collab?", "recommendation"),
         ("the council is going to commission a youth bus next spring, £120k. which way they should do it?", "recommendation"),
         ("The care home closed overnight and 14 residents need beds today. Can we place them directly without a tender, "
-         "and what must we record?", "recommendation"),
+         "and what do we need to record?", "recommendation"),
         ("What do we need to record when we award a contract?", "information"),
         # ... and a question about what the toolkit says stays one, however informally put
         ("Officers see the council as a market manager, our members want it to convene everyone. Whats the toolkit "
          "say on that?", "information"),
         # a row described both ways is a described situation
-        ("Routes fixed and written down, but we want the operator reshaping support as we learn. Can you do both?",
+        ("The specification is fixed. We want to keep reshaping the support as we learn. Can you do both?",
          "recommendation"),
     ],
 )
