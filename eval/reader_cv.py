@@ -23,12 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from eval.gold_split import GOLD_PATH
 from eval.round_cv import bank_without
 from eval.runner import writing_round
-from eval.score_holdout import read_route, tally
+from eval.score_holdout import read_route, split_cases, tally
 
 # (name, use the reader, reader weight, threshold, other constants of assistant.understand); the
 # base model's rows keep the hand-written and mined neutral sets as the shipped bank does
@@ -117,8 +114,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("-v", action="store_true", help="print every miss")
     args = parser.parse_args(argv)
     rows = tuple(SETTINGS[int(i)] for i in args.settings.split(",")) if args.settings else SETTINGS
-    cases = [c for c in yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
-             if c["split"] == "dev" and c.get("route")]
+    cases = split_cases("dev")
     gold = {c["id"]: c["route"] for c in cases}
     all_folds = folds(cases)
     for k in args.folds or range(len(all_folds)):

@@ -20,9 +20,8 @@ from typing import Any
 
 import yaml
 
-from eval.gold_split import GOLD_PATH
 from eval.runner import writing_round
-from eval.score_holdout import read_route, tally
+from eval.score_holdout import read_route, split_cases, tally
 
 
 def bank_without(held: frozenset[str]) -> tuple[dict[str, dict[Any, list[str]]], tuple[str, ...]]:
@@ -79,8 +78,7 @@ def run(cases: list[dict]) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    cases = [c for c in yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
-             if c["split"] == "dev" and c.get("route")]
+    cases = split_cases("dev")
     r = run(cases)
     print(f"routes {r['right']}/{r['cases']} ({r['route_accuracy']:.3f}), paraphrase consistency "
           f"{r['paraphrase_consistency']:.3f} over {r['groups']} groups")

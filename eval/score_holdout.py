@@ -2,7 +2,7 @@
 
 `python -m eval.score_holdout eval/gold/holdout/round16.yaml` prints routes right, paraphrase groups
 answered with one route, and the misses as (gold, got) counts; `--split dev` reads the gold set's dev
-recommendation cases the same way (about 3 minutes on 2 cores). A hold-out round is scored once,
+cases with a route label the same way (about 3 minutes on 2 cores). A hold-out round is scored once,
 before anything is changed for it, then joins the gold set through eval/gold_split.py.
 """
 
@@ -53,17 +53,18 @@ def score(cases: list[dict]) -> dict:
 
 
 def split_cases(split: str) -> list[dict]:
-    """The recommendation cases of one split of the gold set (eval/gold/gold.yaml)."""
+    """The cases of one split of the gold set (eval/gold/gold.yaml) that have a route label, as
+    `svt eval` counts route accuracy: the recommendation cases and the adversarial ones with a route."""
     from eval.gold_split import GOLD_PATH
 
     cases = yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
-    return [c for c in cases if c.get("split") == split and c["kind"] == "recommendation"]
+    return [c for c in cases if c.get("split") == split and c.get("route")]
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.score_holdout", description=__doc__.split("\n")[0])
     parser.add_argument("round", type=Path, nargs="?", help="a hold-out round, e.g. eval/gold/holdout/round36.yaml")
-    parser.add_argument("--split", choices=("dev",), help="read the gold set's dev recommendation cases instead "
+    parser.add_argument("--split", choices=("dev",), help="read the gold set's dev route cases instead "
                         "(the test split is read only by `svt eval`, once per session)")
     args = parser.parse_args(argv)
     if (args.round is None) == (args.split is None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from eval.score_holdout import main, tally
 
@@ -40,8 +41,12 @@ def test_a_round_or_the_dev_split_but_not_both(capsys):
     assert "round file or --split dev" in capsys.readouterr().err
 
 
-def test_split_cases_are_the_dev_recommendation_cases():
+def test_split_cases_are_the_dev_cases_with_a_route():
+    from eval.gold_split import GOLD_PATH
     from eval.score_holdout import split_cases
 
     cases = split_cases("dev")
-    assert cases and all(c["split"] == "dev" and c["kind"] == "recommendation" for c in cases)
+    every = yaml.safe_load(GOLD_PATH.read_text(encoding="utf-8"))["cases"]
+    assert cases and all(c["split"] == "dev" and c["route"] for c in cases)
+    assert len(cases) == sum(c["split"] == "dev" and bool(c.get("route")) for c in every)
+    assert any(c["kind"] != "recommendation" for c in cases)  # adversarial cases with a route count too
