@@ -966,13 +966,20 @@ _SIDE_OR_SIDE = (r"\b(?:competition|competitive|collaboration|collaborative)(?:[
 # more partnership-y": competing and collaborating set against each other in one sentence
 _COMPETE_WORD = r"(?:tender\w*|competition|competitive|compete|go(?:ing)? (?:out )?to market)"
 _COLLABORATE_WORD = r"(?:collaborat\w*|collab|partnership\w*|partnering|co-?produc\w*|co-?design\w*)"
+_COMPETING = r"\b" + _COMPETE_WORD + r"\b"
+_COLLABORATING = r"\b" + _COLLABORATE_WORD + r"\b"
+
+
+def _either_order(a: str, b: str, between: str) -> str:
+    """A pattern for `a`, then `between`, then `b`, or the same with `a` and `b` swapped."""
+    return f"{a}{between}{b}|{b}{between}{a}"
+
+
 _SET_AGAINST = r"\b(?:or|rather than|instead of|versus|vs\.?)\b"
-_TENDER_OR_PARTNER = (r"\b" + _COMPETE_WORD + r"\b[^.?!;]{0,40}?" + _SET_AGAINST + r"[^.?!;]{0,40}?\b" + _COLLABORATE_WORD + r"|\b"
-                      + _COLLABORATE_WORD + r"\b[^.?!;]{0,40}?" + _SET_AGAINST + r"[^.?!;]{0,40}?\b" + _COMPETE_WORD + r"\b")
+_TENDER_OR_PARTNER = _either_order(_COMPETING, _COLLABORATING, r"[^.?!;]{0,40}?" + _SET_AGAINST + r"[^.?!;]{0,40}?")
 # "Bursar says tender it, deputy head says partnership": two voices, each naming one way of doing it
 _VOICE = r"\b(?:says?|said|wants?|prefers?|favours?|is pushing for|are pushing for|argues? for|thinks?)\b"
-_TWO_VOICES = (_VOICE + r"[^.?!;]{0,20}?\b" + _COMPETE_WORD + r"\b[^.?!;]{0,60}?" + _VOICE + r"[^.?!;]{0,20}?\b" + _COLLABORATE_WORD
-               + r"|" + _VOICE + r"[^.?!;]{0,20}?\b" + _COLLABORATE_WORD + r"\b[^.?!;]{0,60}?" + _VOICE + r"[^.?!;]{0,20}?\b" + _COMPETE_WORD + r"\b")
+_TWO_VOICES = _either_order(_VOICE + r"[^.?!;]{0,20}?" + _COMPETING, _VOICE + r"[^.?!;]{0,20}?" + _COLLABORATING, r"[^.?!;]{0,60}?")
 # "what's the right model?", "whats the procurement route for ...": the route of the officer's own case
 # (an adjective or "procurement" is needed, so "what is the open procedure?" stays a question)
 _WHATS_THE_ROUTE = (r"\bwhat(?:'s| is| would be| should be) (?:our|the|my|your) (?:(?:best|right|correct|proper|"
@@ -1465,6 +1472,11 @@ _REJECTED_OBJECT = re.compile(
 _COMPETE_SIDE = re.compile(r"tender|competit|price", re.I)
 
 
+def _side_named(word: str) -> str:
+    """The side of the table a rejected word names ("tender", "partnership", ...)."""
+    return "competition" if _COMPETE_SIDE.search(word) else "collaboration"
+
+
 def _reading_spans(facts: dict[str, FactValue], contested: dict[str, list[FactValue]]) -> list[tuple[str, FactValue, str]]:
     """(fact, reading, side) of every situation reading with a side and a span."""
     out = [(f, fv, _side_of(f, fv.value)) for f, fv in facts.items()]
@@ -1479,12 +1491,11 @@ def _rejected_object_span(text: str, m: re.Match) -> tuple[int, int, str | None]
     if not obj:
         # "the tender idea has been dropped": the object comes first
         before = text[max(0, m.start() - 60):m.start()]
-        obj = None
-        for cand in _REJECTED_OBJECT.finditer(before):
-            obj = cand
+        named = list(_REJECTED_OBJECT.finditer(before))
+        obj = named[-1] if named else None  # the nearest noun phrase before the rejection
         if obj is None or not obj.group("word"):
             return None
-        return 0, m.start(), "competition" if _COMPETE_SIDE.search(obj.group("word")) else "collaboration"
+        return 0, m.start(), _side_named(obj.group("word"))
     if obj.group("option"):
         name = re.escape(obj.group("option").lower())
         first = re.search(r"\b" + name + r"\b", text[:m.start()].lower())
@@ -1492,7 +1503,7 @@ def _rejected_object_span(text: str, m: re.Match) -> tuple[int, int, str | None]
             return None
         nxt = re.search(r"\boption\b", text[first.end():m.start()].lower())
         return first.start(), first.end() + nxt.start() if nxt else m.start(), None
-    return 0, m.start(), "competition" if _COMPETE_SIDE.search(obj.group("word")) else "collaboration"
+    return 0, m.start(), _side_named(obj.group("word"))
 
 
 def _drop_replaced(text: str, facts: dict[str, FactValue], contested: dict[str, list[FactValue]],
@@ -1523,7 +1534,7 @@ def _drop_replaced(text: str, facts: dict[str, FactValue], contested: dict[str, 
             if named:
                 a, b, side = named
                 hit = [(f, fv, s) for f, fv, s in readings if a <= fv.span[0] and fv.span[1] <= b and (side is None or s == side)]
-                kept = {s for f, fv, s in readings if (f, fv, s) not in hit}
+                kept = {s for _, fv, s in readings if all(fv is not h for _, h, _ in hit)}
                 if hit and kept and kept != {s for _, _, s in hit}:
                     drop = [(f, fv) for f, fv, _ in hit]
                     break
